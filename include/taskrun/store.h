@@ -1,0 +1,121 @@
+/*
+ * The task store: where task files live, and reading, merging, creating and
+ * updating them safely. See ../shared/task-format.md for the format.
+ *
+ * Every write happens under the task's lock, changes only the fields asked
+ * for, and replaces the file atomically. Nothing here ever truncates a task
+ * file in place or overwrites one when creating.
+ */
+#ifndef TASKRUN_STORE_H
+#define TASKRUN_STORE_H
+
+#include <limits.h>
+#include <json-c/json.h>
+
+#include "taskrun/error.h"
+
+#define TR_ID_MAX 128
+#define TR_TASK_MAX_BYTES (16 * 1024 * 1024) /* larger task files are refused */
+
+enum tr_schema {
+	TR_SCHEMA_CLAUDE, /* a Claude Code task list: status in pending|in_progress|completed */
+	TR_SCHEMA_PLAIN,  /* a plain JSON file of the user's: may say "failed" */
+};
+
+struct tr_store {
+	char dir[PATH_MAX]; /* directory holding the task files */
+	enum tr_schema schema;
+	int follow_symlinks; /* allow a symlinked list dir or task file */
+	int lock_timeout_ms; /* < 0: TR_LOCK_TIMEOUT_MS */
+};
+
+struct tr_task_ref {
+	char id[TR_ID_MAX];
+	char path[PATH_MAX];
+};
+
+/* Where a list lives: explicit dir, else list name, else the environment. */
+struct tr_store_opts {
+	const char *dir;  /* --dir */
+	const char *list; /* --list, else $CLAUDE_CODE_TASK_LIST_ID */
+	const char *file; /* --file: plain mode on one file */
+	int follow_symlinks;
+	int lock_timeout_ms;
+};
+
+/* buf = dir + "/" + name; -1 with errno ENAMETOOLONG if it does not fit. */
+int tr_path_join(char *buf, size_t n, const char *dir, const char *name);
+
+/* 0 if id is a safe task or list name: [A-Za-z0-9_-]+, at most TR_ID_MAX-1 bytes. */
+int tr_id_validate(const char *what, const char *id, struct tr_err *e);
+
+/*
+ * Resolve and check the list directory (or, with opts->file, the plain file
+ * and its directory; then *ref is filled too). create makes a missing list
+ * directory. Order: --file, --dir, --list, $CLAUDE_CODE_TASK_LIST_ID, under
+ * $CLAUDE_CONFIG_DIR or ~/.claude, as tasks/LIST.
+ */
+int tr_store_open(struct tr_store *s, const struct tr_store_opts *opts, int create,
+		  struct tr_task_ref *ref, struct tr_err *e);
+
+/* Fill ref for task id in a list store; validates id. */
+int tr_store_ref(const struct tr_store *s, const char *id, struct tr_task_ref *ref,
+		 struct tr_err *e);
+
+/* Read and parse a task file; refuses symlinks, non-regular, huge, corrupt, non-object. */
+int tr_task_read(const struct tr_store *s, const struct tr_task_ref *ref, json_object **out,
+		 struct tr_err *e);
+
+/* Parse task JSON text held in memory (what tr_task_read does after reading). */
+json_object *tr_task_parse(const char *text, size_t len, struct tr_err *e);
+
+/* Serialise as Claude does: JSON.stringify(task, null, 2), no trailing newline. */
+const char *tr_task_format(json_object *task);
+
+/*
+ * Merge patch into task the way Claude's TaskUpdate does: top-level keys are
+ * replaced, "metadata" is merged key by key, and so is "metadata.taskrun";
+ * a null value deletes the key. Key order of kept keys is preserved.
+ */
+void tr_task_merge(json_object *task, json_object *patch);
+
+/* Check a status for this store's schema (Claude lists never get "failed"). */
+int tr_status_check(const struct tr_store *s, const char *status, struct tr_err *e);
+
+/* Called under the task lock with the current task; change it in place. */
+typedef int (*tr_mutate_fn)(json_object *task, void *arg, struct tr_err *e);
+
+/* Lock, read, mutate, check, write atomically, unlock. Retries if the file is
+ * replaced behind our back between read and write. */
+int tr_task_update(const struct tr_store *s, const struct tr_task_ref *ref, tr_mutate_fn fn,
+		   void *arg, struct tr_err *e);
+
+/* tr_task_update with tr_task_merge(task, patch). */
+int tr_task_patch(const struct tr_store *s, const struct tr_task_ref *ref, json_object *patch,
+		  struct tr_err *e);
+
+/* A new Claude-shaped task: id, subject, description, status pending, blocks, blockedBy. */
+json_object *tr_task_new(const char *subject, const char *description);
+
+enum {
+	TR_CREATE_ADOPT = 1, /* an existing file with this id is fine: leave it, return 1 */
+};
+
+/*
+ * Create the task file at ref, never overwriting: EEXIST unless
+ * TR_CREATE_ADOPT. In a Claude list the task's "id" is set to ref->id and the
+ * list lock is held, so Claude cannot allocate the same id meanwhile.
+ * Returns 0 created, 1 adopted an existing file, -1 error.
+ */
+int tr_task_create_at(const struct tr_store *s, const struct tr_task_ref *ref, json_object *task,
+		      int flags, struct tr_err *e);
+
+/*
+ * Create a task in a Claude list with the next free id, allocated as Claude
+ * does under the list lock: max(numeric *.json, .highwatermark) + 1, then
+ * recorded in .highwatermark. ref receives the new id and path.
+ */
+int tr_task_create(const struct tr_store *s, json_object *task, struct tr_task_ref *ref,
+		   struct tr_err *e);
+
+#endif

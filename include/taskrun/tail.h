@@ -1,0 +1,39 @@
+/*
+ * A bounded tail of a command's combined output. Feeding must cost no more
+ * than a memcpy, since every byte the command prints passes through it: raw
+ * bytes go into a ring, and the cleaning (ANSI escapes stripped, carriage
+ * return overwrites applied, invalid UTF-8 replaced) happens only when a
+ * rendered copy is asked for, at heartbeat or at the end.
+ */
+#ifndef TASKRUN_TAIL_H
+#define TASKRUN_TAIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TR_TAIL_DEFAULT (64 * 1024)
+
+struct tr_tail {
+	char *ring;     /* cap raw bytes */
+	size_t cap;     /* ring size */
+	size_t head;    /* next write position */
+	size_t len;     /* bytes held, <= cap */
+	uint64_t total; /* raw bytes ever fed */
+};
+
+int tr_tail_init(struct tr_tail *t, size_t cap); /* 0, or -1 with errno */
+void tr_tail_feed(struct tr_tail *t, const void *data, size_t len);
+void tr_tail_free(struct tr_tail *t);
+
+/*
+ * A malloc'd, NUL-terminated, valid UTF-8 rendering of the held output, with
+ * escapes stripped. When the ring has wrapped, output starts after the first
+ * newline so no half line, half escape or half UTF-8 sequence leads it.
+ * max_lines > 0 keeps only that many last lines. NULL on ENOMEM.
+ */
+char *tr_tail_render(const struct tr_tail *t, int max_lines);
+
+/* The last non-empty line of the rendering, malloc'd (may be ""), NULL on ENOMEM. */
+char *tr_tail_last_line(const struct tr_tail *t);
+
+#endif

@@ -1,0 +1,246 @@
+/* Reading task files, writing them back in Claude's format, and the locked update. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/printbuf.h>
+
+#include "taskrun/atomic.h"
+#include "taskrun/lock.h"
+#include "taskrun/store.h"
+
+#define TR_JSON_DEPTH 512
+#define TR_UPDATE_ATTEMPTS 5
+
+json_object *tr_task_parse(const char *text, size_t len, struct tr_err *e)
+{
+	struct json_tokener *tok = json_tokener_new_ex(TR_JSON_DEPTH);
+	json_object *obj;
+	size_t used;
+
+	if (tok == NULL) {
+		tr_err_sys(e, ENOMEM, "json");
+		return NULL;
+	}
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	used = json_tokener_get_parse_end(tok);
+	if (obj == NULL) {
+		tr_err_set(e, EINVAL, "invalid JSON: %s",
+			   json_tokener_error_desc(json_tokener_get_error(tok)));
+	} else if (used < len && strspn(text + used, " \t\r\n") != len - used) {
+		tr_err_set(e, EINVAL, "invalid JSON: trailing data after the object");
+		json_object_put(obj);
+		obj = NULL;
+	} else if (!json_object_is_type(obj, json_type_object)) {
+		tr_err_set(e, EINVAL, "not a task: top level is not a JSON object");
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+static int read_fd(int fd, size_t size, char **out)
+{
+	char *buf = malloc(size + 1);
+	size_t got = 0;
+
+	if (buf == NULL)
+		return -1;
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				break; /* shrank under us: parse what is there */
+			free(buf);
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	return (int)got;
+}
+
+/* Open and read path as a task file, with the identity of what was read in *st. */
+static json_object *read_task(const struct tr_store *s, const char *path, struct stat *st,
+			      struct tr_err *e)
+{
+	int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (s->follow_symlinks ? 0 : O_NOFOLLOW);
+	int fd = open(path, flags);
+	json_object *obj = NULL;
+	char *text;
+	int len;
+
+	if (fd == -1) {
+		if (errno == ELOOP)
+			tr_err_set(e, ELOOP, "%s: is a symlink; refusing (see --follow-symlinks)",
+				   path);
+		else
+			tr_err_sys(e, errno, "%s", path);
+		return NULL;
+	}
+	if (fstat(fd, st) == -1) {
+		tr_err_sys(e, errno, "%s", path);
+	} else if (!S_ISREG(st->st_mode)) {
+		tr_err_set(e, EINVAL, "%s: not a regular file", path);
+	} else if (st->st_size > TR_TASK_MAX_BYTES) {
+		tr_err_set(e, EFBIG, "%s: larger than %d bytes; refusing", path, TR_TASK_MAX_BYTES);
+	} else if ((len = read_fd(fd, (size_t)st->st_size, &text)) == -1) {
+		tr_err_sys(e, errno, "%s", path);
+	} else {
+		obj = tr_task_parse(text, (size_t)len, e);
+		if (obj == NULL) {
+			char reason[sizeof e->msg];
+			memcpy(reason, e->msg, sizeof reason);
+			tr_err_set(e, EINVAL, "%s: %s", path, reason);
+		}
+		free(text);
+	}
+	close(fd);
+	return obj;
+}
+
+int tr_task_read(const struct tr_store *s, const struct tr_task_ref *ref, json_object **out,
+		 struct tr_err *e)
+{
+	struct stat st;
+
+	*out = read_task(s, ref->path, &st, e);
+	return *out == NULL ? -1 : 0;
+}
+
+/* JSON.stringify(x, null, 2) writes [] and {}; json-c would break them over lines. */
+static int serialize_empty(json_object *obj, struct printbuf *pb, int level, int flags)
+{
+	(void)level;
+	(void)flags;
+	return printbuf_memappend(pb, json_object_is_type(obj, json_type_array) ? "[]" : "{}", 2);
+}
+
+static void mark_empty_containers(json_object *obj)
+{
+	if (json_object_is_type(obj, json_type_array)) {
+		size_t n = json_object_array_length(obj);
+		json_object_set_serializer(obj, n ? NULL : serialize_empty, NULL, NULL);
+		for (size_t i = 0; i < n; i++)
+			mark_empty_containers(json_object_array_get_idx(obj, i));
+	} else if (json_object_is_type(obj, json_type_object)) {
+		json_object_set_serializer(obj, json_object_object_length(obj) ? NULL
+										: serialize_empty,
+					   NULL, NULL);
+		json_object_object_foreach(obj, key, val)
+		{
+			(void)key;
+			mark_empty_containers(val);
+		}
+	}
+}
+
+const char *tr_task_format(json_object *task)
+{
+	mark_empty_containers(task);
+	return json_object_to_json_string_ext(task, JSON_C_TO_STRING_PRETTY |
+							    JSON_C_TO_STRING_SPACED |
+							    JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+static int same_file(const char *path, int follow, const struct stat *was)
+{
+	struct stat now;
+
+	if ((follow ? stat(path, &now) : lstat(path, &now)) == -1)
+		return 0;
+	return now.st_dev == was->st_dev && now.st_ino == was->st_ino &&
+	       now.st_size == was->st_size && now.st_mtim.tv_sec == was->st_mtim.tv_sec &&
+	       now.st_mtim.tv_nsec == was->st_mtim.tv_nsec;
+}
+
+static char *status_of(json_object *task)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(task, "status", &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return strdup(json_object_get_string(v));
+}
+
+/* Apply fn to a fresh read; refuse a status change the schema does not allow. */
+static int mutate_checked(const struct tr_store *s, json_object *task, tr_mutate_fn fn, void *arg,
+			  struct tr_err *e)
+{
+	char *before = status_of(task), *after;
+	int r = fn(task, arg, e);
+
+	if (r == 0) {
+		after = status_of(task);
+		if (after != NULL && (before == NULL || strcmp(before, after) != 0))
+			r = tr_status_check(s, after, e);
+		free(after);
+	}
+	free(before);
+	return r;
+}
+
+static int update_locked(const struct tr_store *s, const char *path, struct tr_lock *lock,
+			 tr_mutate_fn fn, void *arg, struct tr_err *e)
+{
+	for (int attempt = 0; attempt < TR_UPDATE_ATTEMPTS; attempt++) {
+		struct stat st;
+		json_object *task = read_task(s, path, &st, e);
+		if (task == NULL)
+			return -1;
+		if (mutate_checked(s, task, fn, arg, e) == -1) {
+			json_object_put(task);
+			return -1;
+		}
+		const char *text = tr_task_format(task);
+		tr_lock_refresh(lock);
+		/* A writer that ignores the lock replaced the file: merge into the new one. */
+		if (!same_file(path, s->follow_symlinks, &st)) {
+			json_object_put(task);
+			continue;
+		}
+		int r = tr_atomic_write(path, text, strlen(text), st.st_mode & 07777, 0, e);
+		json_object_put(task);
+		return r;
+	}
+	return tr_err_set(e, EAGAIN, "%s: file kept changing while updating; gave up", path);
+}
+
+int tr_task_update(const struct tr_store *s, const struct tr_task_ref *ref, tr_mutate_fn fn,
+		   void *arg, struct tr_err *e)
+{
+	struct tr_lock lock;
+	char real[PATH_MAX];
+	const char *path = ref->path;
+	int r;
+
+	/* Followed symlinks are written through: replace the target, not the link. */
+	if (s->follow_symlinks && realpath(ref->path, real) != NULL)
+		path = real;
+	if (tr_lock_acquire(&lock, ref->path, s->lock_timeout_ms, e) == -1)
+		return -1;
+	r = update_locked(s, path, &lock, fn, arg, e);
+	tr_lock_release(&lock);
+	return r;
+}
+
+static int merge_fn(json_object *task, void *patch, struct tr_err *e)
+{
+	(void)e;
+	tr_task_merge(task, patch);
+	return 0;
+}
+
+int tr_task_patch(const struct tr_store *s, const struct tr_task_ref *ref, json_object *patch,
+		  struct tr_err *e)
+{
+	return tr_task_update(s, ref, merge_fn, patch, e);
+}

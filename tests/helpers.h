@@ -1,0 +1,27 @@
+/* Shared test helpers: scratch directories, files, running the taskrun binary. */
+#ifndef TASKRUN_TEST_HELPERS_H
+#define TASKRUN_TEST_HELPERS_H
+
+#include <stddef.h>
+#include <json-c/json.h>
+
+/* mkdtemp under $TMPDIR or /tmp; the returned path is static per call site's buffer. */
+void th_tmpdir(char *buf, size_t n);
+/* Remove a directory tree (rm -rf). */
+void th_rmtree(const char *path);
+/* Write a whole file (truncating); aborts the test on failure. */
+void th_write_file(const char *path, const char *text);
+/* malloc'd file contents or NULL. */
+char *th_read_file(const char *path, size_t *len);
+/* Parse a file as JSON, or NULL. */
+json_object *th_read_json(const char *path);
+/* A string field of a JSON object (dotted path "metadata.taskrun.state"), or NULL. */
+const char *th_get_string(json_object *obj, const char *dotted);
+json_object *th_get(json_object *obj, const char *dotted);
+/* Run a shell command line, capturing stdout (malloc'd, may be NULL) and returning the exit
+ * status as a shell would ($?). */
+int th_run(const char *cmdline, char **out);
+/* Count entries in dir whose name matches a fnmatch pattern. */
+int th_count(const char *dir, const char *pattern);
+
+#endif
