@@ -1,0 +1,45 @@
+/* `taskrun [options] -- command`: options, and the glue between store and supervisor. */
+#ifndef TASKRUN_RUN_H
+#define TASKRUN_RUN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "taskrun/report.h"
+#include "taskrun/store.h"
+#include "taskrun/supervise.h"
+
+struct tr_run_opts {
+	char **argv; /* the command */
+	const char *task_id;
+	int create; /* --create: make --task ID if it does not exist */
+	const char *subject, *description;
+	struct tr_store_opts store;
+	size_t tail_bytes;
+	int64_t heartbeat_ms;
+	int64_t timeout_ms, kill_after_ms;
+	int timeout_signal;
+	int fail_pending; /* --on-fail=pending */
+	int strict;       /* task file errors change the exit status */
+	int group, pty, quiet;
+	int detach;
+	const char *log_path;
+	const char *summary_path;
+	int github;
+};
+
+#define TR_RUN_GO (-1)
+
+/* Parse argv of `taskrun [run] [options] -- command...`: TR_RUN_GO to go on,
+ * or the status to exit with now (0 after --help or --version). */
+int tr_run_parse(int argc, char **argv, struct tr_run_opts *o);
+
+void tr_run_usage(FILE *f);
+
+/* "TERM", "SIGTERM" or "15" -> signal number, or -1. */
+int tr_parse_signal(const char *s);
+
+/* Run it all; returns taskrun's exit status. */
+int tr_run(const struct tr_run_opts *o);
+
+#endif

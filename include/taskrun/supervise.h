@@ -1,0 +1,48 @@
+/*
+ * The supervisor: run the command under one libev loop, pass its output
+ * through, keep a tail, forward signals, enforce a timeout, and report
+ * progress through callbacks. It knows nothing of task files.
+ */
+#ifndef TASKRUN_SUPERVISE_H
+#define TASKRUN_SUPERVISE_H
+
+#include <stdint.h>
+
+#include "taskrun/error.h"
+#include "taskrun/spawn.h"
+#include "taskrun/tail.h"
+
+struct tr_supervise_opts {
+	struct tr_spawn_opts spawn;
+	int group;             /* forward signals to the child's process group */
+	int quiet;             /* do not pass output through */
+	int64_t timeout_ms;    /* 0: none */
+	int timeout_signal;    /* sent when the timeout expires */
+	int64_t kill_after_ms; /* then SIGKILL this much later; 0: never */
+	int64_t heartbeat_ms;  /* 0: no heartbeats */
+
+	/* Called once the command runs (pid known), and at each heartbeat with new output. */
+	void (*on_start)(void *ctx, const struct tr_child *child);
+	void (*on_heartbeat)(void *ctx, const struct tr_tail *tail);
+	void *ctx;
+};
+
+struct tr_outcome {
+	int exit_code;   /* valid when signal == 0 */
+	int signal;      /* the signal that ended the command, or 0 */
+	int timed_out;   /* the timeout expired (whatever then ended it) */
+	int exec_errno;  /* the command could not be started */
+	int64_t duration_ms;
+};
+
+/*
+ * Run the command to its end. Returns 0 with *out filled (also when exec
+ * failed), or -1 if it could not be started at all.
+ */
+int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct tr_outcome *out,
+		 struct tr_err *e);
+
+/* taskrun's exit status for an outcome: the child's, 128+signal, 124, 126, 127. */
+int tr_outcome_status(const struct tr_outcome *out);
+
+#endif
