@@ -15,99 +15,99 @@
 
 int tr_write_all(int fd, const void *buf, size_t len)
 {
-	const char *p = buf;
+        const char *p = buf;
 
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n == -1) {
+                        if (errno == EINTR)
+                                continue;
+                        return -1;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
 }
 
 static int split_path(const char *path, char *dir, size_t dsz, const char **base)
 {
-	const char *slash = strrchr(path, '/');
+        const char *slash = strrchr(path, '/');
 
-	*base = slash ? slash + 1 : path;
-	if (slash == NULL)
-		return snprintf(dir, dsz, ".") >= (int)dsz ? -1 : 0;
-	if (slash == path)
-		return snprintf(dir, dsz, "/") >= (int)dsz ? -1 : 0;
-	if ((size_t)(slash - path) >= dsz)
-		return -1;
-	memcpy(dir, path, slash - path);
-	dir[slash - path] = '\0';
-	return 0;
+        *base = slash ? slash + 1 : path;
+        if (slash == NULL)
+                return snprintf(dir, dsz, ".") >= (int)dsz ? -1 : 0;
+        if (slash == path)
+                return snprintf(dir, dsz, "/") >= (int)dsz ? -1 : 0;
+        if ((size_t)(slash - path) >= dsz)
+                return -1;
+        memcpy(dir, path, slash - path);
+        dir[slash - path] = '\0';
+        return 0;
 }
 
 static int fsync_dir(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r;
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r;
 
-	if (fd == -1)
-		return -1;
-	r = fsync(fd);
-	/* Some filesystems cannot fsync a directory; the rename stands anyway. */
-	if (r == -1 && (errno == EINVAL || errno == EROFS))
-		r = 0;
-	close(fd);
-	return r;
+        if (fd == -1)
+                return -1;
+        r = fsync(fd);
+        /* Some filesystems cannot fsync a directory; the rename stands anyway. */
+        if (r == -1 && (errno == EINVAL || errno == EROFS))
+                r = 0;
+        close(fd);
+        return r;
 }
 
 /* Write data to a fresh temp file named ".BASE.tmp.XXXXXX" and fsync it. */
-static int write_temp(const char *dir, const char *base, const void *data, size_t len,
-		      mode_t mode, char *tmp, size_t tsz, struct tr_err *e)
+static int write_temp(const char *dir, const char *base, const void *data, size_t len, mode_t mode,
+                      char *tmp, size_t tsz, struct tr_err *e)
 {
-	int fd;
+        int fd;
 
-	/* A name not ending in .json, so no reader mistakes it for a task. */
-	if (snprintf(tmp, tsz, "%s/.%s.tmp.XXXXXX", dir, base) >= (int)tsz)
-		return tr_err_sys(e, ENAMETOOLONG, "%s", base);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd == -1)
-		return tr_err_sys(e, errno, "%s: cannot create temp file", dir);
-	if (fchmod(fd, mode) == -1 || tr_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
-		int saved = errno;
-		close(fd);
-		unlink(tmp);
-		return tr_err_sys(e, saved, "%s: write", tmp);
-	}
-	if (close(fd) == -1) {
-		int saved = errno;
-		unlink(tmp);
-		return tr_err_sys(e, saved, "%s: close", tmp);
-	}
-	return 0;
+        /* A name not ending in .json, so no reader mistakes it for a task. */
+        if (snprintf(tmp, tsz, "%s/.%s.tmp.XXXXXX", dir, base) >= (int)tsz)
+                return tr_err_sys(e, ENAMETOOLONG, "%s", base);
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd == -1)
+                return tr_err_sys(e, errno, "%s: cannot create temp file", dir);
+        if (fchmod(fd, mode) == -1 || tr_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+                int saved = errno;
+                close(fd);
+                unlink(tmp);
+                return tr_err_sys(e, saved, "%s: write", tmp);
+        }
+        if (close(fd) == -1) {
+                int saved = errno;
+                unlink(tmp);
+                return tr_err_sys(e, saved, "%s: close", tmp);
+        }
+        return 0;
 }
 
 int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode, int excl,
-		    struct tr_err *e)
+                    struct tr_err *e)
 {
-	char dir[PATH_MAX], tmp[PATH_MAX];
-	const char *base;
-	int r;
+        char dir[PATH_MAX], tmp[PATH_MAX];
+        const char *base;
+        int r;
 
-	if (split_path(path, dir, sizeof dir, &base) == -1)
-		return tr_err_sys(e, ENAMETOOLONG, "%s", path);
-	if (write_temp(dir, base, data, len, mode, tmp, sizeof tmp, e) == -1)
-		return -1;
-	/* link(2) refuses an existing target; rename(2) replaces it atomically. */
-	r = excl ? link(tmp, path) : rename(tmp, path);
-	if (r == -1) {
-		int saved = errno;
-		unlink(tmp);
-		return tr_err_sys(e, saved, "%s", path);
-	}
-	if (excl)
-		unlink(tmp);
-	if (fsync_dir(dir) == -1)
-		return tr_err_sys(e, errno, "%s: fsync", dir);
-	return 0;
+        if (split_path(path, dir, sizeof dir, &base) == -1)
+                return tr_err_sys(e, ENAMETOOLONG, "%s", path);
+        if (write_temp(dir, base, data, len, mode, tmp, sizeof tmp, e) == -1)
+                return -1;
+        /* link(2) refuses an existing target; rename(2) replaces it atomically. */
+        r = excl ? link(tmp, path) : rename(tmp, path);
+        if (r == -1) {
+                int saved = errno;
+                unlink(tmp);
+                return tr_err_sys(e, saved, "%s", path);
+        }
+        if (excl)
+                unlink(tmp);
+        if (fsync_dir(dir) == -1)
+                return tr_err_sys(e, errno, "%s: fsync", dir);
+        return 0;
 }

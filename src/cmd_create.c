@@ -2,8 +2,8 @@
 
 int tr_cmd_create(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	tr_warnx("create: not implemented yet");
-	return TR_EXIT_ERROR;
+        (void)argc;
+        (void)argv;
+        tr_warnx("create: not implemented yet");
+        return TR_EXIT_ERROR;
 }

@@ -6,29 +6,29 @@
 
 int tr_err_set(struct tr_err *e, int errnum, const char *fmt, ...)
 {
-	va_list ap;
+        va_list ap;
 
-	if (e == NULL)
-		return -1;
-	e->errnum = errnum;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-	va_end(ap);
-	return -1;
+        if (e == NULL)
+                return -1;
+        e->errnum = errnum;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+        return -1;
 }
 
 int tr_err_sys(struct tr_err *e, int errnum, const char *fmt, ...)
 {
-	va_list ap;
-	size_t len;
+        va_list ap;
+        size_t len;
 
-	if (e == NULL)
-		return -1;
-	e->errnum = errnum;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-	va_end(ap);
-	len = strlen(e->msg);
-	snprintf(e->msg + len, sizeof e->msg - len, ": %s", strerror(errnum));
-	return -1;
+        if (e == NULL)
+                return -1;
+        e->errnum = errnum;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+        len = strlen(e->msg);
+        snprintf(e->msg + len, sizeof e->msg - len, ": %s", strerror(errnum));
+        return -1;
 }

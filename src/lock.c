@@ -25,164 +25,165 @@
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+        while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+                ;
 }
 
 /* Backoff between 1 and 64 ms, growing; jitter keeps waiters apart. */
 static long next_backoff(long prev, unsigned *seed)
 {
-	long next = prev < 1 ? 2 : prev * 2;
+        long next = prev < 1 ? 2 : prev * 2;
 
-	if (next > 64)
-		next = 64;
-	return next / 2 + rand_r(seed) % (next / 2 + 1);
+        if (next > 64)
+                next = 64;
+        return next / 2 + rand_r(seed) % (next / 2 + 1);
 }
 
 long tr_lock_age_ms(const char *lockdir)
 {
-	struct stat st;
-	struct timespec now;
-	long long ms;
+        struct stat st;
+        struct timespec now;
+        long long ms;
 
-	if (stat(lockdir, &st) == -1)
-		return -1;
-	clock_gettime(CLOCK_REALTIME, &now);
-	ms = (long long)(now.tv_sec - st.st_mtim.tv_sec) * 1000 +
-	     (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : (long)ms;
+        if (stat(lockdir, &st) == -1)
+                return -1;
+        clock_gettime(CLOCK_REALTIME, &now);
+        ms = (long long)(now.tv_sec - st.st_mtim.tv_sec) * 1000 +
+             (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+        return ms < 0 ? 0 : (long)ms;
 }
 
 static int open_parent_dir(const char *file)
 {
-	char dir[PATH_MAX];
-	const char *slash = strrchr(file, '/');
+        char dir[PATH_MAX];
+        const char *slash = strrchr(file, '/');
 
-	if (slash == NULL)
-		return open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (slash == file)
-		return open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if ((size_t)(slash - file) >= sizeof dir) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(dir, file, slash - file);
-	dir[slash - file] = '\0';
-	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (slash == NULL)
+                return open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (slash == file)
+                return open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if ((size_t)(slash - file) >= sizeof dir) {
+                errno = ENAMETOOLONG;
+                return -1;
+        }
+        memcpy(dir, file, slash - file);
+        dir[slash - file] = '\0';
+        return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 static int flock_until(int fd, int64_t deadline)
 {
-	long backoff = 0;
-	unsigned seed = (unsigned)getpid();
+        long backoff = 0;
+        unsigned seed = (unsigned)getpid();
 
-	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			return -1;
-		if (tr_monotonic_ms() >= deadline) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		backoff = next_backoff(backoff, &seed);
-		sleep_ms(backoff);
-	}
-	return 0;
+        while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+                if (errno != EWOULDBLOCK && errno != EINTR)
+                        return -1;
+                if (tr_monotonic_ms() >= deadline) {
+                        errno = ETIMEDOUT;
+                        return -1;
+                }
+                backoff = next_backoff(backoff, &seed);
+                sleep_ms(backoff);
+        }
+        return 0;
 }
 
 /* One attempt at the lock directory: 0 taken, 1 busy, -1 error. */
 static int try_mkdir_lock(const char *path)
 {
-	if (mkdir(path, 0777) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return -1;
-	long age = tr_lock_age_ms(path);
-	if (age < 0)
-		return errno == ENOENT ? 1 : -1; /* released meanwhile: retry */
-	if (age <= TR_LOCK_STALE_MS)
-		return 1;
-	/* Stale: its holder died. Take it over as proper-lockfile does. */
-	if (rmdir(path) == -1 && errno != ENOENT)
-		return -1;
-	if (mkdir(path, 0777) == 0)
-		return 0;
-	return errno == EEXIST ? 1 : -1;
+        if (mkdir(path, 0777) == 0)
+                return 0;
+        if (errno != EEXIST)
+                return -1;
+        long age = tr_lock_age_ms(path);
+        if (age < 0)
+                return errno == ENOENT ? 1 : -1; /* released meanwhile: retry */
+        if (age <= TR_LOCK_STALE_MS)
+                return 1;
+        /* Stale: its holder died. Take it over as proper-lockfile does. */
+        if (rmdir(path) == -1 && errno != ENOENT)
+                return -1;
+        if (mkdir(path, 0777) == 0)
+                return 0;
+        return errno == EEXIST ? 1 : -1;
 }
 
 static int mkdir_lock_until(const char *path, int64_t deadline)
 {
-	long backoff = 0;
-	unsigned seed = (unsigned)getpid() * 2654435761u;
-	int r;
+        long backoff = 0;
+        unsigned seed = (unsigned)getpid() * 2654435761u;
+        int r;
 
-	while ((r = try_mkdir_lock(path)) == 1) {
-		if (tr_monotonic_ms() >= deadline) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		backoff = next_backoff(backoff, &seed);
-		sleep_ms(backoff);
-	}
-	return r;
+        while ((r = try_mkdir_lock(path)) == 1) {
+                if (tr_monotonic_ms() >= deadline) {
+                        errno = ETIMEDOUT;
+                        return -1;
+                }
+                backoff = next_backoff(backoff, &seed);
+                sleep_ms(backoff);
+        }
+        return r;
 }
 
 static void block_signals(sigset_t *saved)
 {
-	sigset_t all;
+        sigset_t all;
 
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, saved);
+        sigfillset(&all);
+        sigprocmask(SIG_BLOCK, &all, saved);
 }
 
 int tr_lock_acquire(struct tr_lock *l, const char *file, int timeout_ms, struct tr_err *e)
 {
-	int64_t deadline = tr_monotonic_ms() + (timeout_ms < 0 ? TR_LOCK_TIMEOUT_MS : timeout_ms);
+        int64_t deadline = tr_monotonic_ms() + (timeout_ms < 0 ? TR_LOCK_TIMEOUT_MS : timeout_ms);
 
-	memset(l, 0, sizeof *l);
-	l->dirfd = -1;
-	if (snprintf(l->path, sizeof l->path, "%s.lock", file) >= (int)sizeof l->path)
-		return tr_err_sys(e, ENAMETOOLONG, "%s", file);
+        memset(l, 0, sizeof *l);
+        l->dirfd = -1;
+        if (snprintf(l->path, sizeof l->path, "%s.lock", file) >= (int)sizeof l->path)
+                return tr_err_sys(e, ENAMETOOLONG, "%s", file);
 
-	block_signals(&l->saved);
-	l->dirfd = open_parent_dir(file);
-	if (l->dirfd == -1) {
-		tr_err_sys(e, errno, "%s: lock", file);
-		goto fail;
-	}
-	if (flock_until(l->dirfd, deadline) == -1 || mkdir_lock_until(l->path, deadline) == -1) {
-		if (errno == ETIMEDOUT)
-			tr_err_set(e, ETIMEDOUT, "%s: lock held by another process, gave up after %d ms",
-				   l->path, timeout_ms < 0 ? TR_LOCK_TIMEOUT_MS : timeout_ms);
-		else
-			tr_err_sys(e, errno, "%s", l->path);
-		goto fail;
-	}
-	l->held = 1;
-	return 0;
+        block_signals(&l->saved);
+        l->dirfd = open_parent_dir(file);
+        if (l->dirfd == -1) {
+                tr_err_sys(e, errno, "%s: lock", file);
+                goto fail;
+        }
+        if (flock_until(l->dirfd, deadline) == -1 || mkdir_lock_until(l->path, deadline) == -1) {
+                if (errno == ETIMEDOUT)
+                        tr_err_set(e, ETIMEDOUT,
+                                   "%s: lock held by another process, gave up after %d ms", l->path,
+                                   timeout_ms < 0 ? TR_LOCK_TIMEOUT_MS : timeout_ms);
+                else
+                        tr_err_sys(e, errno, "%s", l->path);
+                goto fail;
+        }
+        l->held = 1;
+        return 0;
 fail:
-	if (l->dirfd != -1)
-		close(l->dirfd); /* drops the flock too */
-	l->dirfd = -1;
-	sigprocmask(SIG_SETMASK, &l->saved, NULL);
-	return -1;
+        if (l->dirfd != -1)
+                close(l->dirfd); /* drops the flock too */
+        l->dirfd = -1;
+        sigprocmask(SIG_SETMASK, &l->saved, NULL);
+        return -1;
 }
 
 int tr_lock_refresh(struct tr_lock *l)
 {
-	if (!l->held)
-		return 0;
-	return utimensat(AT_FDCWD, l->path, NULL, 0);
+        if (!l->held)
+                return 0;
+        return utimensat(AT_FDCWD, l->path, NULL, 0);
 }
 
 void tr_lock_release(struct tr_lock *l)
 {
-	if (!l->held)
-		return;
-	rmdir(l->path);
-	close(l->dirfd);
-	l->dirfd = -1;
-	l->held = 0;
-	sigprocmask(SIG_SETMASK, &l->saved, NULL);
+        if (!l->held)
+                return;
+        rmdir(l->path);
+        close(l->dirfd);
+        l->dirfd = -1;
+        l->held = 0;
+        sigprocmask(SIG_SETMASK, &l->saved, NULL);
 }

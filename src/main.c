@@ -2,5 +2,5 @@
 
 int main(int argc, char **argv)
 {
-	return tr_cli_main(argc, argv);
+        return tr_cli_main(argc, argv);
 }

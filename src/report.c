@@ -9,217 +9,218 @@
 
 const char *tr_state_name(enum tr_state s)
 {
-	static const char *const names[] = {"running",   "completed", "failed",
-					    "timed_out", "killed",    "lost"};
+        static const char *const names[] = {"running",   "completed", "failed",
+                                            "timed_out", "killed",    "lost"};
 
-	return names[s];
+        return names[s];
 }
 
 static int needs_quotes(const char *s)
 {
-	return *s == '\0' || s[strcspn(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~")] != '\0';
+        return *s == '\0' || s[strcspn(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~")] != '\0';
 }
 
 char *tr_argv_join(char *const *argv, size_t max)
 {
-	char *out = malloc(max + 1);
-	size_t used = 0;
+        char *out = malloc(max + 1);
+        size_t used = 0;
 
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; argv[i] != NULL && used < max; i++) {
-		int q = needs_quotes(argv[i]);
-		int n = snprintf(out + used, max + 1 - used, "%s%s%s%s", i ? " " : "", q ? "'" : "",
-				 argv[i], q ? "'" : "");
-		used += (size_t)n < max + 1 - used ? (size_t)n : max - used;
-	}
-	out[used] = '\0';
-	return out;
+        if (out == NULL)
+                return NULL;
+        for (size_t i = 0; argv[i] != NULL && used < max; i++) {
+                int q = needs_quotes(argv[i]);
+                int n = snprintf(out + used, max + 1 - used, "%s%s%s%s", i ? " " : "", q ? "'" : "",
+                                 argv[i], q ? "'" : "");
+                used += (size_t)n < max + 1 - used ? (size_t)n : max - used;
+        }
+        out[used] = '\0';
+        return out;
 }
 
 static void signal_name(int sig, char *buf, size_t n)
 {
-	const char *abbrev = sigabbrev_np(sig);
+        const char *abbrev = sigabbrev_np(sig);
 
-	if (abbrev != NULL)
-		snprintf(buf, n, "SIG%s", abbrev);
-	else
-		snprintf(buf, n, "signal %d", sig);
+        if (abbrev != NULL)
+                snprintf(buf, n, "SIG%s", abbrev);
+        else
+                snprintf(buf, n, "signal %d", sig);
 }
 
 void tr_outcome_line(const struct tr_run_end *end, char *buf, size_t n)
 {
-	char took[32], sig[32];
+        char took[32], sig[32];
 
-	tr_format_duration(end->duration_ms, took, sizeof took);
-	signal_name(end->signal, sig, sizeof sig);
-	if (end->exec_errno != 0)
-		snprintf(buf, n, "failed: could not run the command: %s", strerror(end->exec_errno));
-	else if (end->timed_out)
-		snprintf(buf, n, "timed out after %s%s%s", took, end->signal ? ", ended by " : "",
-			 end->signal ? sig : "");
-	else if (end->signal != 0)
-		snprintf(buf, n, "killed by %s after %s", sig, took);
-	else if (end->exit_code == 0)
-		snprintf(buf, n, "completed in %s", took);
-	else
-		snprintf(buf, n, "failed: exit code %d after %s", end->exit_code, took);
+        tr_format_duration(end->duration_ms, took, sizeof took);
+        signal_name(end->signal, sig, sizeof sig);
+        if (end->exec_errno != 0)
+                snprintf(buf, n, "failed: could not run the command: %s",
+                         strerror(end->exec_errno));
+        else if (end->timed_out)
+                snprintf(buf, n, "timed out after %s%s%s", took, end->signal ? ", ended by " : "",
+                         end->signal ? sig : "");
+        else if (end->signal != 0)
+                snprintf(buf, n, "killed by %s after %s", sig, took);
+        else if (end->exit_code == 0)
+                snprintf(buf, n, "completed in %s", took);
+        else
+                snprintf(buf, n, "failed: exit code %d after %s", end->exit_code, took);
 }
 
 /* Where this schema keeps taskrun's fields: metadata.taskrun, or the top level. */
 static json_object *block_of(json_object *task, enum tr_schema schema, int fresh)
 {
-	json_object *meta, *block;
+        json_object *meta, *block;
 
-	if (schema == TR_SCHEMA_PLAIN)
-		return task;
-	if (!json_object_object_get_ex(task, "metadata", &meta) ||
-	    !json_object_is_type(meta, json_type_object)) {
-		meta = json_object_new_object();
-		json_object_object_add(task, "metadata", meta);
-	}
-	if (fresh || !json_object_object_get_ex(meta, "taskrun", &block) ||
-	    !json_object_is_type(block, json_type_object)) {
-		block = json_object_new_object();
-		json_object_object_add(meta, "taskrun", block);
-	}
-	return block;
+        if (schema == TR_SCHEMA_PLAIN)
+                return task;
+        if (!json_object_object_get_ex(task, "metadata", &meta) ||
+            !json_object_is_type(meta, json_type_object)) {
+                meta = json_object_new_object();
+                json_object_object_add(task, "metadata", meta);
+        }
+        if (fresh || !json_object_object_get_ex(meta, "taskrun", &block) ||
+            !json_object_is_type(block, json_type_object)) {
+                block = json_object_new_object();
+                json_object_object_add(meta, "taskrun", block);
+        }
+        return block;
 }
 
 static void set_str(json_object *o, const char *key, const char *val)
 {
-	json_object_object_add(o, key, val ? json_object_new_string(val) : NULL);
+        json_object_object_add(o, key, val ? json_object_new_string(val) : NULL);
 }
 
 static void set_int(json_object *o, const char *key, int64_t val)
 {
-	json_object_object_add(o, key, json_object_new_int64(val));
+        json_object_object_add(o, key, json_object_new_int64(val));
 }
 
 /* Drop the result block an earlier run left at the end of the description. */
 static void strip_result_block(json_object *task)
 {
-	json_object *d;
+        json_object *d;
 
-	if (!json_object_object_get_ex(task, "description", &d) ||
-	    !json_object_is_type(d, json_type_string))
-		return;
-	const char *text = json_object_get_string(d);
-	const char *mark = strstr(text, TR_RESULT_MARK);
-	if (mark != NULL)
-		json_object_object_add(task, "description",
-				       json_object_new_string_len(text, (int)(mark - text)));
+        if (!json_object_object_get_ex(task, "description", &d) ||
+            !json_object_is_type(d, json_type_string))
+                return;
+        const char *text = json_object_get_string(d);
+        const char *mark = strstr(text, TR_RESULT_MARK);
+        if (mark != NULL)
+                json_object_object_add(task, "description",
+                                       json_object_new_string_len(text, (int)(mark - text)));
 }
 
 static json_object *argv_array(char *const *argv)
 {
-	json_object *a = json_object_new_array();
+        json_object *a = json_object_new_array();
 
-	for (size_t i = 0; argv[i] != NULL; i++)
-		json_object_array_add(a, json_object_new_string(argv[i]));
-	return a;
+        for (size_t i = 0; argv[i] != NULL; i++)
+                json_object_array_add(a, json_object_new_string(argv[i]));
+        return a;
 }
 
 int tr_report_start(json_object *task, void *arg, struct tr_err *e)
 {
-	const struct tr_report *r = arg;
-	const struct tr_run_info *in = r->info;
-	json_object *b = block_of(task, r->schema, 1);
-	(void)e;
+        const struct tr_report *r = arg;
+        const struct tr_run_info *in = r->info;
+        json_object *b = block_of(task, r->schema, 1);
+        (void)e;
 
-	set_str(task, "status", "in_progress");
-	if (r->schema == TR_SCHEMA_CLAUDE) {
-		char *cmd = tr_argv_join(in->argv, 120), form[160];
-		snprintf(form, sizeof form, "Running %s", cmd ? cmd : in->argv[0]);
-		set_str(task, "activeForm", form);
-		free(cmd);
-		strip_result_block(task);
-	}
-	set_str(b, "state", tr_state_name(TR_STATE_RUNNING));
-	json_object_object_add(b, "argv", argv_array(in->argv));
-	set_str(b, "cwd", in->cwd);
-	set_int(b, "pid", in->pid);
-	set_str(b, "host", in->host);
-	set_str(b, "boot_id", in->boot_id);
-	set_int(b, "start_time_ticks", (int64_t)in->start_ticks);
-	set_str(b, "started_at", in->started_at);
-	set_str(b, "heartbeat_at", in->started_at);
-	set_int(b, "output_bytes", 0);
-	return 0;
+        set_str(task, "status", "in_progress");
+        if (r->schema == TR_SCHEMA_CLAUDE) {
+                char *cmd = tr_argv_join(in->argv, 120), form[160];
+                snprintf(form, sizeof form, "Running %s", cmd ? cmd : in->argv[0]);
+                set_str(task, "activeForm", form);
+                free(cmd);
+                strip_result_block(task);
+        }
+        set_str(b, "state", tr_state_name(TR_STATE_RUNNING));
+        json_object_object_add(b, "argv", argv_array(in->argv));
+        set_str(b, "cwd", in->cwd);
+        set_int(b, "pid", in->pid);
+        set_str(b, "host", in->host);
+        set_str(b, "boot_id", in->boot_id);
+        set_int(b, "start_time_ticks", (int64_t)in->start_ticks);
+        set_str(b, "started_at", in->started_at);
+        set_str(b, "heartbeat_at", in->started_at);
+        set_int(b, "output_bytes", 0);
+        return 0;
 }
 
 int tr_report_heartbeat(json_object *task, void *arg, struct tr_err *e)
 {
-	const struct tr_report *r = arg;
-	json_object *b = block_of(task, r->schema, 0);
-	(void)e;
+        const struct tr_report *r = arg;
+        json_object *b = block_of(task, r->schema, 0);
+        (void)e;
 
-	set_str(b, "heartbeat_at", r->now);
-	set_int(b, "output_bytes", (int64_t)r->output_bytes);
-	set_str(b, "last_line", r->last_line);
-	return 0;
+        set_str(b, "heartbeat_at", r->now);
+        set_int(b, "output_bytes", (int64_t)r->output_bytes);
+        set_str(b, "last_line", r->last_line);
+        return 0;
 }
 
 static const char *end_status(const struct tr_report *r, int ok)
 {
-	if (ok)
-		return "completed";
-	if (r->schema == TR_SCHEMA_PLAIN)
-		return "failed";
-	return r->fail_status_pending ? "pending" : "in_progress";
+        if (ok)
+                return "completed";
+        if (r->schema == TR_SCHEMA_PLAIN)
+                return "failed";
+        return r->fail_status_pending ? "pending" : "in_progress";
 }
 
 /* The lines an agent reads in TaskGet: outcome, command, last lines of output. */
 static void append_result_block(json_object *task, const struct tr_report *r)
 {
-	json_object *d;
-	char outcome[256];
-	char *cmd = tr_argv_join(r->info->argv, 200);
-	const char *tail = r->end->tail_lines ? r->end->tail_lines : "";
+        json_object *d;
+        char outcome[256];
+        char *cmd = tr_argv_join(r->info->argv, 200);
+        const char *tail = r->end->tail_lines ? r->end->tail_lines : "";
 
-	if (!json_object_object_get_ex(task, "description", &d) ||
-	    !json_object_is_type(d, json_type_string))
-		return;
-	tr_outcome_line(r->end, outcome, sizeof outcome);
-	size_t n = strlen(json_object_get_string(d)) + strlen(tail) + strlen(outcome) + 256 +
-		   (cmd ? strlen(cmd) : 0);
-	char *text = malloc(n);
-	if (text != NULL) {
-		snprintf(text, n, "%s" TR_RESULT_MARK "%s\ncommand: %s%s%s",
-			 json_object_get_string(d), outcome, cmd ? cmd : "",
-			 *tail ? "\nlast output:\n" : "", tail);
-		json_object_object_add(task, "description", json_object_new_string(text));
-	}
-	free(text);
-	free(cmd);
+        if (!json_object_object_get_ex(task, "description", &d) ||
+            !json_object_is_type(d, json_type_string))
+                return;
+        tr_outcome_line(r->end, outcome, sizeof outcome);
+        size_t n = strlen(json_object_get_string(d)) + strlen(tail) + strlen(outcome) + 256 +
+                   (cmd ? strlen(cmd) : 0);
+        char *text = malloc(n);
+        if (text != NULL) {
+                snprintf(text, n, "%s" TR_RESULT_MARK "%s\ncommand: %s%s%s",
+                         json_object_get_string(d), outcome, cmd ? cmd : "",
+                         *tail ? "\nlast output:\n" : "", tail);
+                json_object_object_add(task, "description", json_object_new_string(text));
+        }
+        free(text);
+        free(cmd);
 }
 
 int tr_report_end(json_object *task, void *arg, struct tr_err *e)
 {
-	const struct tr_report *r = arg;
-	const struct tr_run_end *end = r->end;
-	int ok = end->state == TR_STATE_COMPLETED;
-	json_object *b = block_of(task, r->schema, 0);
-	(void)e;
+        const struct tr_report *r = arg;
+        const struct tr_run_end *end = r->end;
+        int ok = end->state == TR_STATE_COMPLETED;
+        json_object *b = block_of(task, r->schema, 0);
+        (void)e;
 
-	set_str(task, "status", end_status(r, ok));
-	if (r->schema == TR_SCHEMA_CLAUDE) {
-		strip_result_block(task);
-		if (!ok)
-			append_result_block(task, r);
-	}
-	set_str(b, "state", tr_state_name(end->state));
-	json_object_object_add(b, "exit_code",
-			       end->signal ? NULL : json_object_new_int(end->exit_code));
-	json_object_object_add(b, "signal", end->signal ? json_object_new_int(end->signal) : NULL);
-	json_object_object_add(b, "timed_out", json_object_new_boolean(end->timed_out));
-	set_str(b, "ended_at", end->ended_at);
-	set_int(b, "duration_ms", end->duration_ms);
-	set_str(b, "heartbeat_at", end->ended_at);
-	set_int(b, "output_bytes", (int64_t)end->output_bytes);
-	set_str(b, "last_line", end->last_line);
-	set_str(b, "output_tail", end->tail);
-	if (end->exec_errno)
-		set_str(b, "error", strerror(end->exec_errno));
-	return 0;
+        set_str(task, "status", end_status(r, ok));
+        if (r->schema == TR_SCHEMA_CLAUDE) {
+                strip_result_block(task);
+                if (!ok)
+                        append_result_block(task, r);
+        }
+        set_str(b, "state", tr_state_name(end->state));
+        json_object_object_add(b, "exit_code",
+                               end->signal ? NULL : json_object_new_int(end->exit_code));
+        json_object_object_add(b, "signal", end->signal ? json_object_new_int(end->signal) : NULL);
+        json_object_object_add(b, "timed_out", json_object_new_boolean(end->timed_out));
+        set_str(b, "ended_at", end->ended_at);
+        set_int(b, "duration_ms", end->duration_ms);
+        set_str(b, "heartbeat_at", end->ended_at);
+        set_int(b, "output_bytes", (int64_t)end->output_bytes);
+        set_str(b, "last_line", end->last_line);
+        set_str(b, "output_tail", end->tail);
+        if (end->exec_errno)
+                set_str(b, "error", strerror(end->exec_errno));
+        return 0;
 }

@@ -15,150 +15,150 @@
 #define RESULT_LINES 10 /* output lines in a failed task's description */
 
 struct run_ctx {
-	const struct tr_run_opts *o;
-	struct tr_store store;
-	struct tr_task_ref ref;
-	int tracked;      /* a task file is kept for this run */
-	int write_failed; /* a task file write failed: --strict turns it into 125 */
-	struct tr_run_info info;
-	struct tr_report report;
+        const struct tr_run_opts *o;
+        struct tr_store store;
+        struct tr_task_ref ref;
+        int tracked;      /* a task file is kept for this run */
+        int write_failed; /* a task file write failed: --strict turns it into 125 */
+        struct tr_run_info info;
+        struct tr_report report;
 };
 
 /* Errors about what the user asked for stop us; I/O trouble only loses tracking. */
 static int is_usage_error(int errnum)
 {
-	return errnum == EINVAL || errnum == ENOENT || errnum == ELOOP || errnum == EEXIST ||
-	       errnum == ENOTDIR || errnum == EFBIG;
+        return errnum == EINVAL || errnum == ENOENT || errnum == ELOOP || errnum == EEXIST ||
+               errnum == ENOTDIR || errnum == EFBIG;
 }
 
 static int select_existing(struct run_ctx *c, struct tr_err *e)
 {
-	json_object *task;
+        json_object *task;
 
-	if (tr_task_read(&c->store, &c->ref, &task, e) == -1) {
-		if (e->errnum == ENOENT)
-			tr_err_set(e, ENOENT, "task %s: not found in %s (use --create to make it)",
-				   c->ref.id, c->store.dir);
-		return -1;
-	}
-	json_object_put(task);
-	return 0;
+        if (tr_task_read(&c->store, &c->ref, &task, e) == -1) {
+                if (e->errnum == ENOENT)
+                        tr_err_set(e, ENOENT, "task %s: not found in %s (use --create to make it)",
+                                   c->ref.id, c->store.dir);
+                return -1;
+        }
+        json_object_put(task);
+        return 0;
 }
 
 static int select_task(struct run_ctx *c, struct tr_err *e)
 {
-	const struct tr_run_opts *o = c->o;
-	char *subject = o->subject ? NULL : tr_argv_join(o->argv, 200);
-	json_object *task;
-	int r;
+        const struct tr_run_opts *o = c->o;
+        char *subject = o->subject ? NULL : tr_argv_join(o->argv, 200);
+        json_object *task;
+        int r;
 
-	if (tr_store_open(&c->store, &o->store, 1, &c->ref, e) == -1)
-		return -1;
-	if (o->task_id != NULL && tr_store_ref(&c->store, o->task_id, &c->ref, e) == -1)
-		return -1;
-	if (o->task_id != NULL && !o->create)
-		return select_existing(c, e);
-	task = tr_task_new(o->subject ? o->subject : subject, o->description);
-	free(subject);
-	if (c->store.schema == TR_SCHEMA_PLAIN || o->task_id != NULL)
-		r = tr_task_create_at(&c->store, &c->ref, task, TR_CREATE_ADOPT, e);
-	else
-		r = tr_task_create(&c->store, task, &c->ref, e);
-	json_object_put(task);
-	if (r == 0 && o->task_id == NULL && c->store.schema == TR_SCHEMA_CLAUDE && !o->detach)
-		fprintf(stderr, "taskrun: task %s\n", c->ref.id);
-	return r < 0 ? -1 : 0;
+        if (tr_store_open(&c->store, &o->store, 1, &c->ref, e) == -1)
+                return -1;
+        if (o->task_id != NULL && tr_store_ref(&c->store, o->task_id, &c->ref, e) == -1)
+                return -1;
+        if (o->task_id != NULL && !o->create)
+                return select_existing(c, e);
+        task = tr_task_new(o->subject ? o->subject : subject, o->description);
+        free(subject);
+        if (c->store.schema == TR_SCHEMA_PLAIN || o->task_id != NULL)
+                r = tr_task_create_at(&c->store, &c->ref, task, TR_CREATE_ADOPT, e);
+        else
+                r = tr_task_create(&c->store, task, &c->ref, e);
+        json_object_put(task);
+        if (r == 0 && o->task_id == NULL && c->store.schema == TR_SCHEMA_CLAUDE && !o->detach)
+                fprintf(stderr, "taskrun: task %s\n", c->ref.id);
+        return r < 0 ? -1 : 0;
 }
 
 static void write_task(struct run_ctx *c, tr_mutate_fn fn)
 {
-	struct tr_err e;
+        struct tr_err e;
 
-	if (!c->tracked)
-		return;
-	if (tr_task_update(&c->store, &c->ref, fn, &c->report, &e) == 0)
-		return;
-	tr_warn_err(&e);
-	c->write_failed = 1;
+        if (!c->tracked)
+                return;
+        if (tr_task_update(&c->store, &c->ref, fn, &c->report, &e) == 0)
+                return;
+        tr_warn_err(&e);
+        c->write_failed = 1;
 }
 
 static void on_start(void *ctx, const struct tr_child *child)
 {
-	struct run_ctx *c = ctx;
+        struct run_ctx *c = ctx;
 
-	c->info.pid = child->pid;
-	tr_proc_start_ticks(child->pid, &c->info.start_ticks);
-	write_task(c, tr_report_start);
+        c->info.pid = child->pid;
+        tr_proc_start_ticks(child->pid, &c->info.start_ticks);
+        write_task(c, tr_report_start);
 }
 
 static void on_heartbeat(void *ctx, const struct tr_tail *tail)
 {
-	struct run_ctx *c = ctx;
-	char now[TR_ISO8601_LEN];
-	char *last = tr_tail_last_line(tail);
+        struct run_ctx *c = ctx;
+        char now[TR_ISO8601_LEN];
+        char *last = tr_tail_last_line(tail);
 
-	tr_iso8601_now(now);
-	c->report.now = now;
-	c->report.last_line = last;
-	c->report.output_bytes = tail->total;
-	write_task(c, tr_report_heartbeat);
-	free(last);
+        tr_iso8601_now(now);
+        c->report.now = now;
+        c->report.last_line = last;
+        c->report.output_bytes = tail->total;
+        write_task(c, tr_report_heartbeat);
+        free(last);
 }
 
 static enum tr_state end_state(const struct tr_outcome *out)
 {
-	if (out->timed_out)
-		return TR_STATE_TIMED_OUT;
-	if (out->exec_errno == 0 && out->signal != 0)
-		return TR_STATE_KILLED;
-	if (out->exec_errno == 0 && out->exit_code == 0)
-		return TR_STATE_COMPLETED;
-	return TR_STATE_FAILED;
+        if (out->timed_out)
+                return TR_STATE_TIMED_OUT;
+        if (out->exec_errno == 0 && out->signal != 0)
+                return TR_STATE_KILLED;
+        if (out->exec_errno == 0 && out->exit_code == 0)
+                return TR_STATE_COMPLETED;
+        return TR_STATE_FAILED;
 }
 
 static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct tr_tail *tail)
 {
-	struct tr_run_end end = {
-		.state = end_state(out),
-		.exit_code = out->signal ? -1
-			     : out->exec_errno ? tr_outcome_status(out)
-					       : out->exit_code,
-		.signal = out->signal,
-		.timed_out = out->timed_out,
-		.exec_errno = out->exec_errno,
-		.duration_ms = out->duration_ms,
-		.output_bytes = tail->total,
-	};
-	char *full = tr_tail_render(tail, 0), *lines = tr_tail_render(tail, RESULT_LINES);
-	char *last = tr_tail_last_line(tail);
+        struct tr_run_end end = {
+            .state = end_state(out),
+            .exit_code = out->signal       ? -1
+                         : out->exec_errno ? tr_outcome_status(out)
+                                           : out->exit_code,
+            .signal = out->signal,
+            .timed_out = out->timed_out,
+            .exec_errno = out->exec_errno,
+            .duration_ms = out->duration_ms,
+            .output_bytes = tail->total,
+        };
+        char *full = tr_tail_render(tail, 0), *lines = tr_tail_render(tail, RESULT_LINES);
+        char *last = tr_tail_last_line(tail);
 
-	tr_iso8601_now(end.ended_at);
-	end.tail = full;
-	end.tail_lines = lines;
-	end.last_line = last;
-	c->report.end = &end;
-	write_task(c, tr_report_end);
-	if (c->o->quiet && end.state != TR_STATE_COMPLETED && full != NULL)
-		tr_write_all(STDERR_FILENO, full, strlen(full));
-	if (out->exec_errno != 0)
-		tr_warnx("%s: %s", c->o->argv[0], strerror(out->exec_errno));
-	free(full);
-	free(lines);
-	free(last);
+        tr_iso8601_now(end.ended_at);
+        end.tail = full;
+        end.tail_lines = lines;
+        end.last_line = last;
+        c->report.end = &end;
+        write_task(c, tr_report_end);
+        if (c->o->quiet && end.state != TR_STATE_COMPLETED && full != NULL)
+                tr_write_all(STDERR_FILENO, full, strlen(full));
+        if (out->exec_errno != 0)
+                tr_warnx("%s: %s", c->o->argv[0], strerror(out->exec_errno));
+        free(full);
+        free(lines);
+        free(last);
 }
 
 /* fds 0-2 must be open, or our pipes could land on them and get mixed up. */
 static void ensure_std_fds(void)
 {
-	for (int fd = 0; fd <= 2; fd++) {
-		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
-			continue;
-		int null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
-		if (null != -1 && null != fd) {
-			dup2(null, fd);
-			close(null);
-		}
-	}
+        for (int fd = 0; fd <= 2; fd++) {
+                if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+                        continue;
+                int null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+                if (null != -1 && null != fd) {
+                        dup2(null, fd);
+                        close(null);
+                }
+        }
 }
 
 /*
@@ -168,31 +168,31 @@ static void ensure_std_fds(void)
  */
 static void prepare_signals(struct tr_spawn_opts *sp)
 {
-	static const int ignored[] = {SIGPIPE, SIGTTOU, SIGTTIN};
+        static const int ignored[] = {SIGPIPE, SIGTTOU, SIGTTIN};
 
-	sigprocmask(SIG_SETMASK, NULL, &sp->mask);
-	sigemptyset(&sp->defaults);
-	for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++) {
-		struct sigaction old;
-		sigaction(ignored[i], NULL, &old);
-		if (old.sa_handler == SIG_DFL) {
-			signal(ignored[i], SIG_IGN);
-			sigaddset(&sp->defaults, ignored[i]);
-		}
-	}
+        sigprocmask(SIG_SETMASK, NULL, &sp->mask);
+        sigemptyset(&sp->defaults);
+        for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++) {
+                struct sigaction old;
+                sigaction(ignored[i], NULL, &old);
+                if (old.sa_handler == SIG_DFL) {
+                        signal(ignored[i], SIG_IGN);
+                        sigaddset(&sp->defaults, ignored[i]);
+                }
+        }
 }
 
 static int log_path(const struct run_ctx *c, char *buf, size_t n)
 {
-	int len;
+        int len;
 
-	if (c->o->log_path != NULL)
-		len = snprintf(buf, n, "%s", c->o->log_path);
-	else if (c->store.schema == TR_SCHEMA_PLAIN)
-		len = snprintf(buf, n, "%s.log", c->ref.path);
-	else
-		len = snprintf(buf, n, "%s/%s.log", c->store.dir, c->ref.id);
-	return len < 0 || (size_t)len >= n ? -1 : 0;
+        if (c->o->log_path != NULL)
+                len = snprintf(buf, n, "%s", c->o->log_path);
+        else if (c->store.schema == TR_SCHEMA_PLAIN)
+                len = snprintf(buf, n, "%s.log", c->ref.path);
+        else
+                len = snprintf(buf, n, "%s/%s.log", c->store.dir, c->ref.id);
+        return len < 0 || (size_t)len >= n ? -1 : 0;
 }
 
 /*
@@ -202,123 +202,123 @@ static int log_path(const struct run_ctx *c, char *buf, size_t n)
  */
 static int detach(const struct run_ctx *c, int *status, struct tr_err *e)
 {
-	char path[PATH_MAX];
-	int log, ws;
-	pid_t pid;
+        char path[PATH_MAX];
+        int log, ws;
+        pid_t pid;
 
-	if (log_path(c, path, sizeof path) == -1)
-		return tr_err_sys(e, ENAMETOOLONG, "--log");
-	log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (log == -1)
-		return tr_err_sys(e, errno, "%s", path);
-	fflush(NULL);
-	pid = fork();
-	if (pid == -1) {
-		close(log);
-		return tr_err_sys(e, errno, "fork");
-	}
-	if (pid > 0) {
-		close(log);
-		waitpid(pid, &ws, 0);
-		*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : TR_EXIT_ERROR;
-		if (*status == 0)
-			printf("%s\n", c->ref.id);
-		return 1;
-	}
-	setsid();
-	if (fork() != 0)
-		_exit(0); /* the session leader goes; its child can never get a terminal */
-	int null = open("/dev/null", O_RDONLY);
-	dup2(null, STDIN_FILENO);
-	dup2(log, STDOUT_FILENO);
-	dup2(log, STDERR_FILENO);
-	close(null);
-	close(log);
-	return 0;
+        if (log_path(c, path, sizeof path) == -1)
+                return tr_err_sys(e, ENAMETOOLONG, "--log");
+        log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (log == -1)
+                return tr_err_sys(e, errno, "%s", path);
+        fflush(NULL);
+        pid = fork();
+        if (pid == -1) {
+                close(log);
+                return tr_err_sys(e, errno, "fork");
+        }
+        if (pid > 0) {
+                close(log);
+                waitpid(pid, &ws, 0);
+                *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : TR_EXIT_ERROR;
+                if (*status == 0)
+                        printf("%s\n", c->ref.id);
+                return 1;
+        }
+        setsid();
+        if (fork() != 0)
+                _exit(0); /* the session leader goes; its child can never get a terminal */
+        int null = open("/dev/null", O_RDONLY);
+        dup2(null, STDIN_FILENO);
+        dup2(log, STDOUT_FILENO);
+        dup2(log, STDERR_FILENO);
+        close(null);
+        close(log);
+        return 0;
 }
 
 static void fill_info(struct run_ctx *c)
 {
-	struct tr_run_info *in = &c->info;
+        struct tr_run_info *in = &c->info;
 
-	in->argv = c->o->argv;
-	if (getcwd(in->cwd, sizeof in->cwd) == NULL)
-		snprintf(in->cwd, sizeof in->cwd, "?");
-	tr_hostname(in->host, sizeof in->host);
-	tr_boot_id(in->boot_id, sizeof in->boot_id);
-	tr_iso8601_now(in->started_at);
-	c->report.schema = c->store.schema;
-	c->report.fail_status_pending = c->o->fail_pending;
-	c->report.info = in;
+        in->argv = c->o->argv;
+        if (getcwd(in->cwd, sizeof in->cwd) == NULL)
+                snprintf(in->cwd, sizeof in->cwd, "?");
+        tr_hostname(in->host, sizeof in->host);
+        tr_boot_id(in->boot_id, sizeof in->boot_id);
+        tr_iso8601_now(in->started_at);
+        c->report.schema = c->store.schema;
+        c->report.fail_status_pending = c->o->fail_pending;
+        c->report.info = in;
 }
 
 static int supervise(struct run_ctx *c)
 {
-	const struct tr_run_opts *o = c->o;
-	struct tr_supervise_opts so = {
-		.group = o->group,
-		.quiet = o->quiet,
-		.timeout_ms = o->timeout_ms,
-		.timeout_signal = o->timeout_signal,
-		.kill_after_ms = o->kill_after_ms,
-		.heartbeat_ms = o->heartbeat_ms,
-		.on_start = on_start,
-		.on_heartbeat = on_heartbeat,
-		.ctx = c,
-	};
-	struct tr_tail tail;
-	struct tr_outcome out;
-	struct tr_err e;
+        const struct tr_run_opts *o = c->o;
+        struct tr_supervise_opts so = {
+            .group = o->group,
+            .quiet = o->quiet,
+            .timeout_ms = o->timeout_ms,
+            .timeout_signal = o->timeout_signal,
+            .kill_after_ms = o->kill_after_ms,
+            .heartbeat_ms = o->heartbeat_ms,
+            .on_start = on_start,
+            .on_heartbeat = on_heartbeat,
+            .ctx = c,
+        };
+        struct tr_tail tail;
+        struct tr_outcome out;
+        struct tr_err e;
 
-	so.spawn.argv = o->argv;
-	so.spawn.pty = o->pty;
-	so.spawn.foreground = !o->pty && !o->detach && isatty(STDIN_FILENO) &&
-			      tcgetpgrp(STDIN_FILENO) == getpgrp();
-	prepare_signals(&so.spawn);
-	if (tr_tail_init(&tail, o->tail_bytes) == -1) {
-		tr_warnx("output tail: %s", strerror(errno));
-		return TR_EXIT_ERROR;
-	}
-	fill_info(c);
-	if (tr_supervise(&so, &tail, &out, &e) == -1) {
-		tr_warn_err(&e);
-		tr_tail_free(&tail);
-		return TR_EXIT_ERROR;
-	}
-	finish(c, &out, &tail);
-	tr_tail_free(&tail);
-	return c->o->strict && c->write_failed ? TR_EXIT_ERROR : tr_outcome_status(&out);
+        so.spawn.argv = o->argv;
+        so.spawn.pty = o->pty;
+        so.spawn.foreground =
+            !o->pty && !o->detach && isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+        prepare_signals(&so.spawn);
+        if (tr_tail_init(&tail, o->tail_bytes) == -1) {
+                tr_warnx("output tail: %s", strerror(errno));
+                return TR_EXIT_ERROR;
+        }
+        fill_info(c);
+        if (tr_supervise(&so, &tail, &out, &e) == -1) {
+                tr_warn_err(&e);
+                tr_tail_free(&tail);
+                return TR_EXIT_ERROR;
+        }
+        finish(c, &out, &tail);
+        tr_tail_free(&tail);
+        return c->o->strict && c->write_failed ? TR_EXIT_ERROR : tr_outcome_status(&out);
 }
 
 int tr_run(const struct tr_run_opts *o)
 {
-	struct run_ctx c = {.o = o, .tracked = 1};
-	struct tr_err e;
-	int status = TR_EXIT_ERROR;
+        struct run_ctx c = {.o = o, .tracked = 1};
+        struct tr_err e;
+        int status = TR_EXIT_ERROR;
 
-	ensure_std_fds();
-	if (select_task(&c, &e) == -1) {
-		tr_warn_err(&e);
-		if (o->strict || is_usage_error(e.errnum))
-			return TR_EXIT_ERROR;
-		tr_warnx("running the command without a task file");
-		c.tracked = 0;
-	}
-	if (o->detach) {
-		int r = detach(&c, &status, &e);
-		if (r != 0) {
-			if (r == -1)
-				tr_warn_err(&e);
-			return r == -1 ? TR_EXIT_ERROR : status;
-		}
-	}
-	return supervise(&c);
+        ensure_std_fds();
+        if (select_task(&c, &e) == -1) {
+                tr_warn_err(&e);
+                if (o->strict || is_usage_error(e.errnum))
+                        return TR_EXIT_ERROR;
+                tr_warnx("running the command without a task file");
+                c.tracked = 0;
+        }
+        if (o->detach) {
+                int r = detach(&c, &status, &e);
+                if (r != 0) {
+                        if (r == -1)
+                                tr_warn_err(&e);
+                        return r == -1 ? TR_EXIT_ERROR : status;
+                }
+        }
+        return supervise(&c);
 }
 
 int tr_cmd_run(int argc, char **argv)
 {
-	struct tr_run_opts o;
-	int r = tr_run_parse(argc, argv, &o);
+        struct tr_run_opts o;
+        int r = tr_run_parse(argc, argv, &o);
 
-	return r == TR_RUN_GO ? tr_run(&o) : r;
+        return r == TR_RUN_GO ? tr_run(&o) : r;
 }

@@ -11,210 +11,246 @@
 #include "taskrun/run.h"
 
 enum {
-	OPT_CREATE = TR_OPT_FIRST_FREE,
-	OPT_DESCRIPTION,
-	OPT_TAIL,
-	OPT_HEARTBEAT,
-	OPT_TIMEOUT,
-	OPT_SIGNAL,
-	OPT_ON_FAIL,
-	OPT_STRICT,
-	OPT_PTY,
-	OPT_LOG,
-	OPT_SUMMARY,
-	OPT_GITHUB,
+        OPT_CREATE = TR_OPT_FIRST_FREE,
+        OPT_DESCRIPTION,
+        OPT_TAIL,
+        OPT_HEARTBEAT,
+        OPT_TIMEOUT,
+        OPT_SIGNAL,
+        OPT_ON_FAIL,
+        OPT_STRICT,
+        OPT_PTY,
+        OPT_LOG,
+        OPT_SUMMARY,
+        OPT_GITHUB,
 };
 
 static const struct option run_options[] = {
-	{"task", required_argument, NULL, 't'},
-	{"create", no_argument, NULL, OPT_CREATE},
-	{"subject", required_argument, NULL, 's'},
-	{"description", required_argument, NULL, OPT_DESCRIPTION},
-	{"tail", required_argument, NULL, OPT_TAIL},
-	{"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"signal", required_argument, NULL, OPT_SIGNAL},
-	{"kill-after", required_argument, NULL, 'k'},
-	{"on-fail", required_argument, NULL, OPT_ON_FAIL},
-	{"strict", no_argument, NULL, OPT_STRICT},
-	{"group", no_argument, NULL, 'g'},
-	{"pty", no_argument, NULL, OPT_PTY},
-	{"quiet", no_argument, NULL, 'q'},
-	{"detach", no_argument, NULL, 'd'},
-	{"log", required_argument, NULL, OPT_LOG},
-	{"summary", required_argument, NULL, OPT_SUMMARY},
-	{"github", no_argument, NULL, OPT_GITHUB},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	TR_STORE_LONGOPTS,
-	{NULL, 0, NULL, 0},
+    {"task", required_argument, NULL, 't'},
+    {"create", no_argument, NULL, OPT_CREATE},
+    {"subject", required_argument, NULL, 's'},
+    {"description", required_argument, NULL, OPT_DESCRIPTION},
+    {"tail", required_argument, NULL, OPT_TAIL},
+    {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"signal", required_argument, NULL, OPT_SIGNAL},
+    {"kill-after", required_argument, NULL, 'k'},
+    {"on-fail", required_argument, NULL, OPT_ON_FAIL},
+    {"strict", no_argument, NULL, OPT_STRICT},
+    {"group", no_argument, NULL, 'g'},
+    {"pty", no_argument, NULL, OPT_PTY},
+    {"quiet", no_argument, NULL, 'q'},
+    {"detach", no_argument, NULL, 'd'},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"summary", required_argument, NULL, OPT_SUMMARY},
+    {"github", no_argument, NULL, OPT_GITHUB},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    TR_STORE_LONGOPTS,
+    {NULL, 0, NULL, 0},
 };
 
 void tr_run_usage(FILE *f)
 {
-	fputs("usage: taskrun [options] [--] command [arg...]\n"
-	      "       taskrun create|update|show|list|wait|reap [options] ...\n"
-	      "\n"
-	      "Run a command and keep its task file true: in_progress while it runs,\n"
-	      "then completed or failed with exit status, duration and output tail.\n"
-	      "\n"
-	      "task:    -t, --task ID      update task ID (with --create, make it if missing)\n"
-	      "             --create       create --task ID if it does not exist\n"
-	      "         -s, --subject TEXT subject of a new task (default: the command line)\n"
-	      "             --description TEXT  description of a new task\n"
-	      "             --list NAME    task list (default $CLAUDE_CODE_TASK_LIST_ID)\n"
-	      "             --dir DIR      task list directory\n"
-	      "             --file PATH    a plain JSON task file instead of a Claude list\n"
-	      "             --follow-symlinks   allow a symlinked task file or list directory\n"
-	      "             --lock-timeout DURATION  give up waiting for a lock (default 30s)\n"
-	      "             --on-fail in_progress|pending  status of a failed Claude task\n"
-	      "             --strict       task file errors make taskrun fail (status 125)\n"
-	      "run:     -k, --kill-after DURATION  SIGKILL this long after the timeout signal\n"
-	      "             --timeout DURATION     stop the command after DURATION (status 124)\n"
-	      "             --signal SIG   signal sent on timeout (default TERM)\n"
-	      "         -g, --group        forward signals to the command's process group\n"
-	      "             --pty          run the command on a pseudo-terminal (keeps colour)\n"
-	      "output:      --tail SIZE    bytes of output kept for the task (default 64K)\n"
-	      "             --heartbeat DURATION   progress updates at most this often (5s; 0 off)\n"
-	      "         -q, --quiet        show output only if the command fails\n"
-	      "             --summary FILE write a JSON result object to FILE\n"
-	      "             --github       GitHub Actions: fold output, write step summary\n"
-	      "         -d, --detach       run in the background; print the task id and return\n"
-	      "             --log PATH     output of a detached run (default: beside the task)\n"
-	      "         -h, --help         this help\n"
-	      "         -V, --version      print the version\n",
-	      f);
+        fputs(
+            "usage: taskrun [options] [--] command [arg...]\n"
+            "       taskrun create|update|show|list|wait|reap [options] ...\n"
+            "\n"
+            "Run a command and keep its task file true: in_progress while it runs,\n"
+            "then completed or failed with exit status, duration and output tail.\n"
+            "\n"
+            "task:    -t, --task ID      update task ID (with --create, make it if missing)\n"
+            "             --create       create --task ID if it does not exist\n"
+            "         -s, --subject TEXT subject of a new task (default: the command line)\n"
+            "             --description TEXT  description of a new task\n"
+            "             --list NAME    task list (default $CLAUDE_CODE_TASK_LIST_ID)\n"
+            "             --dir DIR      task list directory\n"
+            "             --file PATH    a plain JSON task file instead of a Claude list\n"
+            "             --follow-symlinks   allow a symlinked task file or list directory\n"
+            "             --lock-timeout DURATION  give up waiting for a lock (default 30s)\n"
+            "             --on-fail in_progress|pending  status of a failed Claude task\n"
+            "             --strict       task file errors make taskrun fail (status 125)\n"
+            "run:     -k, --kill-after DURATION  SIGKILL this long after the timeout signal\n"
+            "             --timeout DURATION     stop the command after DURATION (status 124)\n"
+            "             --signal SIG   signal sent on timeout (default TERM)\n"
+            "         -g, --group        forward signals to the command's process group\n"
+            "             --pty          run the command on a pseudo-terminal (keeps colour)\n"
+            "output:      --tail SIZE    bytes of output kept for the task (default 64K)\n"
+            "             --heartbeat DURATION   progress updates at most this often (5s; 0 off)\n"
+            "         -q, --quiet        show output only if the command fails\n"
+            "             --summary FILE write a JSON result object to FILE\n"
+            "             --github       GitHub Actions: fold output, write step summary\n"
+            "         -d, --detach       run in the background; print the task id and return\n"
+            "             --log PATH     output of a detached run (default: beside the task)\n"
+            "         -h, --help         this help\n"
+            "         -V, --version      print the version\n",
+            f);
 }
 
 /* "TERM", "SIGTERM" or "15". */
 int tr_parse_signal(const char *s)
 {
-	char *end;
-	long n = strtol(s, &end, 10);
+        char *end;
+        long n = strtol(s, &end, 10);
 
-	if (*s != '\0' && *end == '\0')
-		return n > 0 && n < NSIG ? (int)n : -1;
-	if (strncasecmp(s, "SIG", 3) == 0)
-		s += 3;
-	for (int sig = 1; sig < NSIG; sig++) {
-		const char *abbrev = sigabbrev_np(sig);
-		if (abbrev != NULL && strcasecmp(s, abbrev) == 0)
-			return sig;
-	}
-	return -1;
+        if (*s != '\0' && *end == '\0')
+                return n > 0 && n < NSIG ? (int)n : -1;
+        if (strncasecmp(s, "SIG", 3) == 0)
+                s += 3;
+        for (int sig = 1; sig < NSIG; sig++) {
+                const char *abbrev = sigabbrev_np(sig);
+                if (abbrev != NULL && strcasecmp(s, abbrev) == 0)
+                        return sig;
+        }
+        return -1;
 }
 
 /* "65536", "64K", "1M". */
 static int parse_size(const char *s, size_t *out)
 {
-	char *end;
-	unsigned long long n;
+        char *end;
+        unsigned long long n;
 
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *s == '-')
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': n <<= 10; end++; break;
-	case 'm': case 'M': n <<= 20; end++; break;
-	}
-	if (*end != '\0' || n == 0 || n > (1ULL << 30))
-		return -1;
-	*out = (size_t)n;
-	return 0;
+        errno = 0;
+        n = strtoull(s, &end, 10);
+        if (errno != 0 || end == s || *s == '-')
+                return -1;
+        switch (*end) {
+        case 'k':
+        case 'K':
+                n <<= 10;
+                end++;
+                break;
+        case 'm':
+        case 'M':
+                n <<= 20;
+                end++;
+                break;
+        }
+        if (*end != '\0' || n == 0 || n > (1ULL << 30))
+                return -1;
+        *out = (size_t)n;
+        return 0;
 }
 
 static int duration_opt(const char *name, const char *arg, int64_t *ms)
 {
-	if (tr_parse_duration(arg, ms) == 0)
-		return 0;
-	tr_warnx("%s: invalid duration '%s'", name, arg);
-	return -1;
+        if (tr_parse_duration(arg, ms) == 0)
+                return 0;
+        tr_warnx("%s: invalid duration '%s'", name, arg);
+        return -1;
 }
 
 static int apply_option(struct tr_run_opts *o, int c, const char *arg)
 {
-	switch (c) {
-	case 't': o->task_id = arg; return 0;
-	case OPT_CREATE: o->create = 1; return 0;
-	case 's': o->subject = arg; return 0;
-	case OPT_DESCRIPTION: o->description = arg; return 0;
-	case OPT_TAIL:
-		if (parse_size(arg, &o->tail_bytes) == 0)
-			return 0;
-		tr_warnx("--tail: invalid size '%s' (1 to 1G, K and M suffixes)", arg);
-		return -1;
-	case OPT_HEARTBEAT: return duration_opt("--heartbeat", arg, &o->heartbeat_ms);
-	case OPT_TIMEOUT: return duration_opt("--timeout", arg, &o->timeout_ms);
-	case 'k': return duration_opt("--kill-after", arg, &o->kill_after_ms);
-	case OPT_SIGNAL:
-		if ((o->timeout_signal = tr_parse_signal(arg)) > 0)
-			return 0;
-		tr_warnx("--signal: unknown signal '%s'", arg);
-		return -1;
-	case OPT_ON_FAIL:
-		if (strcmp(arg, "pending") == 0 || strcmp(arg, "in_progress") == 0) {
-			o->fail_pending = strcmp(arg, "pending") == 0;
-			return 0;
-		}
-		tr_warnx("--on-fail: must be in_progress or pending, not '%s'", arg);
-		return -1;
-	case OPT_STRICT: o->strict = 1; return 0;
-	case 'g': o->group = 1; return 0;
-	case OPT_PTY: o->pty = 1; return 0;
-	case 'q': o->quiet = 1; return 0;
-	case 'd': o->detach = 1; return 0;
-	case OPT_LOG: o->log_path = arg; return 0;
-	case OPT_SUMMARY: o->summary_path = arg; return 0;
-	case OPT_GITHUB: o->github = 1; return 0;
-	}
-	return tr_store_opt(&o->store, c, arg) == 1 ? 0 : -1;
+        switch (c) {
+        case 't':
+                o->task_id = arg;
+                return 0;
+        case OPT_CREATE:
+                o->create = 1;
+                return 0;
+        case 's':
+                o->subject = arg;
+                return 0;
+        case OPT_DESCRIPTION:
+                o->description = arg;
+                return 0;
+        case OPT_TAIL:
+                if (parse_size(arg, &o->tail_bytes) == 0)
+                        return 0;
+                tr_warnx("--tail: invalid size '%s' (1 to 1G, K and M suffixes)", arg);
+                return -1;
+        case OPT_HEARTBEAT:
+                return duration_opt("--heartbeat", arg, &o->heartbeat_ms);
+        case OPT_TIMEOUT:
+                return duration_opt("--timeout", arg, &o->timeout_ms);
+        case 'k':
+                return duration_opt("--kill-after", arg, &o->kill_after_ms);
+        case OPT_SIGNAL:
+                if ((o->timeout_signal = tr_parse_signal(arg)) > 0)
+                        return 0;
+                tr_warnx("--signal: unknown signal '%s'", arg);
+                return -1;
+        case OPT_ON_FAIL:
+                if (strcmp(arg, "pending") == 0 || strcmp(arg, "in_progress") == 0) {
+                        o->fail_pending = strcmp(arg, "pending") == 0;
+                        return 0;
+                }
+                tr_warnx("--on-fail: must be in_progress or pending, not '%s'", arg);
+                return -1;
+        case OPT_STRICT:
+                o->strict = 1;
+                return 0;
+        case 'g':
+                o->group = 1;
+                return 0;
+        case OPT_PTY:
+                o->pty = 1;
+                return 0;
+        case 'q':
+                o->quiet = 1;
+                return 0;
+        case 'd':
+                o->detach = 1;
+                return 0;
+        case OPT_LOG:
+                o->log_path = arg;
+                return 0;
+        case OPT_SUMMARY:
+                o->summary_path = arg;
+                return 0;
+        case OPT_GITHUB:
+                o->github = 1;
+                return 0;
+        }
+        return tr_store_opt(&o->store, c, arg) == 1 ? 0 : -1;
 }
 
 static int check_combination(const struct tr_run_opts *o)
 {
-	if (o->create && o->task_id == NULL)
-		tr_warnx("--create: needs --task ID");
-	else if (o->store.file != NULL && (o->task_id || o->store.dir || o->store.list))
-		tr_warnx("--file: cannot be combined with --task, --dir or --list");
-	else if (o->log_path != NULL && !o->detach)
-		tr_warnx("--log: only with --detach");
-	else if (o->kill_after_ms > 0 && o->timeout_ms == 0)
-		tr_warnx("--kill-after: only with --timeout");
-	else
-		return 0;
-	return -1;
+        if (o->create && o->task_id == NULL)
+                tr_warnx("--create: needs --task ID");
+        else if (o->store.file != NULL && (o->task_id || o->store.dir || o->store.list))
+                tr_warnx("--file: cannot be combined with --task, --dir or --list");
+        else if (o->log_path != NULL && !o->detach)
+                tr_warnx("--log: only with --detach");
+        else if (o->kill_after_ms > 0 && o->timeout_ms == 0)
+                tr_warnx("--kill-after: only with --timeout");
+        else
+                return 0;
+        return -1;
 }
 
 int tr_run_parse(int argc, char **argv, struct tr_run_opts *o)
 {
-	int c;
+        int c;
 
-	memset(o, 0, sizeof *o);
-	o->tail_bytes = TR_TAIL_DEFAULT;
-	o->heartbeat_ms = 5000;
-	o->timeout_signal = SIGTERM;
-	o->store.lock_timeout_ms = -1;
-	optind = 1;
-	/* '+': options end at the command, whose own options are not ours. */
-	while ((c = getopt_long(argc, argv, "+t:s:k:gqdhV", run_options, NULL)) != -1) {
-		if (c == 'h') {
-			tr_run_usage(stdout);
-			return TR_EXIT_OK;
-		}
-		if (c == 'V') {
-			printf("taskrun %s\n", TASKRUN_VERSION);
-			return TR_EXIT_OK;
-		}
-		if (c == '?' || apply_option(o, c, optarg) == -1)
-			return TR_EXIT_ERROR;
-	}
-	if (optind >= argc) {
-		tr_warnx("no command given (usage: taskrun [options] -- command [arg...])");
-		return TR_EXIT_ERROR;
-	}
-	if (check_combination(o) == -1)
-		return TR_EXIT_ERROR;
-	o->argv = argv + optind;
-	return TR_RUN_GO;
+        memset(o, 0, sizeof *o);
+        o->tail_bytes = TR_TAIL_DEFAULT;
+        o->heartbeat_ms = 5000;
+        o->timeout_signal = SIGTERM;
+        o->store.lock_timeout_ms = -1;
+        optind = 1;
+        /* '+': options end at the command, whose own options are not ours. */
+        while ((c = getopt_long(argc, argv, "+t:s:k:gqdhV", run_options, NULL)) != -1) {
+                if (c == 'h') {
+                        tr_run_usage(stdout);
+                        return TR_EXIT_OK;
+                }
+                if (c == 'V') {
+                        printf("taskrun %s\n", TASKRUN_VERSION);
+                        return TR_EXIT_OK;
+                }
+                if (c == '?' || apply_option(o, c, optarg) == -1)
+                        return TR_EXIT_ERROR;
+        }
+        if (optind >= argc) {
+                tr_warnx("no command given (usage: taskrun [options] -- command [arg...])");
+                return TR_EXIT_ERROR;
+        }
+        if (check_combination(o) == -1)
+                return TR_EXIT_ERROR;
+        o->argv = argv + optind;
+        return TR_RUN_GO;
 }

@@ -20,129 +20,129 @@
 #define PIPE_SIZE (1024 * 1024) /* fewer wakeups for chatty commands; best effort */
 
 struct fds {
-	int out[2], err[2]; /* pipes, or out[0] master and out[1] slave with pty */
-	int status[2];      /* exec status back to the parent */
+        int out[2], err[2]; /* pipes, or out[0] master and out[1] slave with pty */
+        int status[2];      /* exec status back to the parent */
 };
 
 void tr_pty_sync_winsize(int from_fd, int master_fd)
 {
-	struct winsize ws;
+        struct winsize ws;
 
-	if (ioctl(from_fd, TIOCGWINSZ, &ws) == 0)
-		ioctl(master_fd, TIOCSWINSZ, &ws);
+        if (ioctl(from_fd, TIOCGWINSZ, &ws) == 0)
+                ioctl(master_fd, TIOCSWINSZ, &ws);
 }
 
 static int open_pty(int fds[2])
 {
-	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	char *name;
+        int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        char *name;
 
-	if (master == -1)
-		return -1;
-	if (grantpt(master) == -1 || unlockpt(master) == -1 || (name = ptsname(master)) == NULL ||
-	    (fds[1] = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1) {
-		int saved = errno;
-		close(master);
-		errno = saved;
-		return -1;
-	}
-	fds[0] = master;
-	tr_pty_sync_winsize(STDOUT_FILENO, master);
-	return 0;
+        if (master == -1)
+                return -1;
+        if (grantpt(master) == -1 || unlockpt(master) == -1 || (name = ptsname(master)) == NULL ||
+            (fds[1] = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1) {
+                int saved = errno;
+                close(master);
+                errno = saved;
+                return -1;
+        }
+        fds[0] = master;
+        tr_pty_sync_winsize(STDOUT_FILENO, master);
+        return 0;
 }
 
 static void close_pair(int p[2])
 {
-	for (int i = 0; i < 2; i++)
-		if (p[i] != -1)
-			close(p[i]);
+        for (int i = 0; i < 2; i++)
+                if (p[i] != -1)
+                        close(p[i]);
 }
 
 static int open_fds(const struct tr_spawn_opts *o, struct fds *f)
 {
-	memset(f, -1, sizeof *f);
-	if (pipe2(f->status, O_CLOEXEC) == -1)
-		return -1;
-	if (o->pty)
-		return open_pty(f->out);
-	if (pipe2(f->out, O_CLOEXEC) == -1 || pipe2(f->err, O_CLOEXEC) == -1)
-		return -1;
-	fcntl(f->out[0], F_SETPIPE_SZ, PIPE_SIZE);
-	fcntl(f->err[0], F_SETPIPE_SZ, PIPE_SIZE);
-	return 0;
+        memset(f, -1, sizeof *f);
+        if (pipe2(f->status, O_CLOEXEC) == -1)
+                return -1;
+        if (o->pty)
+                return open_pty(f->out);
+        if (pipe2(f->out, O_CLOEXEC) == -1 || pipe2(f->err, O_CLOEXEC) == -1)
+                return -1;
+        fcntl(f->out[0], F_SETPIPE_SZ, PIPE_SIZE);
+        fcntl(f->err[0], F_SETPIPE_SZ, PIPE_SIZE);
+        return 0;
 }
 
 /* In the child: become what the command should see, then exec. Never returns. */
 static void exec_child(const struct tr_spawn_opts *o, const struct fds *f)
 {
-	int err;
+        int err;
 
-	if (o->pty) {
-		setsid();
-		ioctl(f->out[1], TIOCSCTTY, 0);
-	} else {
-		setpgid(0, 0);
-		/* SIGTTOU is still ignored here, so taking the terminal cannot stop us. */
-		if (o->foreground)
-			tcsetpgrp(STDIN_FILENO, getpid());
-	}
-	if (dup2(f->out[1], STDOUT_FILENO) == -1 ||
-	    dup2(o->pty ? f->out[1] : f->err[1], STDERR_FILENO) == -1)
-		goto fail;
-	/* exec resets handled signals; the ones taskrun ignores must be reset here. */
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sigismember(&o->defaults, sig) == 1)
-			signal(sig, SIG_DFL);
-	sigprocmask(SIG_SETMASK, &o->mask, NULL);
-	execvp(o->argv[0], o->argv);
+        if (o->pty) {
+                setsid();
+                ioctl(f->out[1], TIOCSCTTY, 0);
+        } else {
+                setpgid(0, 0);
+                /* SIGTTOU is still ignored here, so taking the terminal cannot stop us. */
+                if (o->foreground)
+                        tcsetpgrp(STDIN_FILENO, getpid());
+        }
+        if (dup2(f->out[1], STDOUT_FILENO) == -1 ||
+            dup2(o->pty ? f->out[1] : f->err[1], STDERR_FILENO) == -1)
+                goto fail;
+        /* exec resets handled signals; the ones taskrun ignores must be reset here. */
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sigismember(&o->defaults, sig) == 1)
+                        signal(sig, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &o->mask, NULL);
+        execvp(o->argv[0], o->argv);
 fail:
-	err = errno;
-	tr_write_all(f->status[1], &err, sizeof err);
-	_exit(err == ENOENT ? 127 : 126);
+        err = errno;
+        tr_write_all(f->status[1], &err, sizeof err);
+        _exit(err == ENOENT ? 127 : 126);
 }
 
 static int read_exec_status(int fd)
 {
-	int err = 0;
-	ssize_t n;
+        int err = 0;
+        ssize_t n;
 
-	do
-		n = read(fd, &err, sizeof err);
-	while (n == -1 && errno == EINTR);
-	return n == (ssize_t)sizeof err ? err : 0;
+        do
+                n = read(fd, &err, sizeof err);
+        while (n == -1 && errno == EINTR);
+        return n == (ssize_t)sizeof err ? err : 0;
 }
 
 int tr_spawn(const struct tr_spawn_opts *o, struct tr_child *c, struct tr_err *e)
 {
-	struct fds f;
+        struct fds f;
 
-	memset(c, 0, sizeof *c);
-	if (open_fds(o, &f) == -1) {
-		int saved = errno;
-		close_pair(f.status), close_pair(f.out), close_pair(f.err);
-		return tr_err_sys(e, saved, "%s", o->pty ? "pty" : "pipe");
-	}
-	c->pid = fork();
-	if (c->pid == 0)
-		exec_child(o, &f);
-	int saved = errno;
-	close(f.status[1]), close(f.out[1]);
-	if (f.err[1] != -1)
-		close(f.err[1]);
-	if (c->pid == -1) {
-		close(f.status[0]), close(f.out[0]);
-		if (f.err[0] != -1)
-			close(f.err[0]);
-		return tr_err_sys(e, saved, "fork");
-	}
-	if (!o->pty)
-		setpgid(c->pid, c->pid); /* also here, so neither side races the other */
-	c->exec_errno = read_exec_status(f.status[0]);
-	close(f.status[0]);
-	c->out_fd = f.out[0];
-	c->err_fd = f.err[0];
-	fcntl(c->out_fd, F_SETFL, O_NONBLOCK);
-	if (c->err_fd != -1)
-		fcntl(c->err_fd, F_SETFL, O_NONBLOCK);
-	return 0;
+        memset(c, 0, sizeof *c);
+        if (open_fds(o, &f) == -1) {
+                int saved = errno;
+                close_pair(f.status), close_pair(f.out), close_pair(f.err);
+                return tr_err_sys(e, saved, "%s", o->pty ? "pty" : "pipe");
+        }
+        c->pid = fork();
+        if (c->pid == 0)
+                exec_child(o, &f);
+        int saved = errno;
+        close(f.status[1]), close(f.out[1]);
+        if (f.err[1] != -1)
+                close(f.err[1]);
+        if (c->pid == -1) {
+                close(f.status[0]), close(f.out[0]);
+                if (f.err[0] != -1)
+                        close(f.err[0]);
+                return tr_err_sys(e, saved, "fork");
+        }
+        if (!o->pty)
+                setpgid(c->pid, c->pid); /* also here, so neither side races the other */
+        c->exec_errno = read_exec_status(f.status[0]);
+        close(f.status[0]);
+        c->out_fd = f.out[0];
+        c->err_fd = f.err[0];
+        fcntl(c->out_fd, F_SETFL, O_NONBLOCK);
+        if (c->err_fd != -1)
+                fcntl(c->err_fd, F_SETFL, O_NONBLOCK);
+        return 0;
 }

@@ -9,156 +9,157 @@
 
 int tr_path_join(char *buf, size_t n, const char *dir, const char *name)
 {
-	int len = snprintf(buf, n, "%s/%s", dir, name);
+        int len = snprintf(buf, n, "%s/%s", dir, name);
 
-	if (len < 0 || (size_t)len >= n) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
+        if (len < 0 || (size_t)len >= n) {
+                errno = ENAMETOOLONG;
+                return -1;
+        }
+        return 0;
 }
 
 int tr_id_validate(const char *what, const char *id, struct tr_err *e)
 {
-	size_t n = strlen(id);
+        size_t n = strlen(id);
 
-	if (n == 0)
-		return tr_err_set(e, EINVAL, "%s: empty name", what);
-	if (n >= TR_ID_MAX)
-		return tr_err_set(e, EINVAL, "%s: name longer than %d bytes", what, TR_ID_MAX - 1);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)id[i];
-		if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') &&
-		    c != '_' && c != '-')
-			return tr_err_set(e, EINVAL,
-					  "%s: invalid name '%s': only A-Z a-z 0-9 _ - allowed", what,
-					  id);
-	}
-	return 0;
+        if (n == 0)
+                return tr_err_set(e, EINVAL, "%s: empty name", what);
+        if (n >= TR_ID_MAX)
+                return tr_err_set(e, EINVAL, "%s: name longer than %d bytes", what, TR_ID_MAX - 1);
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)id[i];
+                if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') &&
+                    c != '_' && c != '-')
+                        return tr_err_set(e, EINVAL,
+                                          "%s: invalid name '%s': only A-Z a-z 0-9 _ - allowed",
+                                          what, id);
+        }
+        return 0;
 }
 
 /* mkdir -p for the parents of a list directory; the last component too. */
 static int mkdir_parents(char *path)
 {
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int r = mkdir(path, 0777);
-		*p = '/';
-		if (r == -1 && errno != EEXIST)
-			return -1;
-	}
-	return mkdir(path, 0777) == -1 && errno != EEXIST ? -1 : 0;
+        for (char *p = path + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                int r = mkdir(path, 0777);
+                *p = '/';
+                if (r == -1 && errno != EEXIST)
+                        return -1;
+        }
+        return mkdir(path, 0777) == -1 && errno != EEXIST ? -1 : 0;
 }
 
 static int list_dir_from_env(char *out, size_t n, const char *list, struct tr_err *e)
 {
-	const char *config = getenv("CLAUDE_CONFIG_DIR");
-	const char *home = getenv("HOME");
-	int len;
+        const char *config = getenv("CLAUDE_CONFIG_DIR");
+        const char *home = getenv("HOME");
+        int len;
 
-	if (list == NULL || *list == '\0')
-		list = getenv("CLAUDE_CODE_TASK_LIST_ID");
-	if (list == NULL || *list == '\0')
-		return tr_err_set(e, EINVAL,
-				  "no task list: give --list, --dir or --file, or set "
-				  "CLAUDE_CODE_TASK_LIST_ID");
-	if (tr_id_validate("task list", list, e) == -1)
-		return -1;
-	if (config != NULL && *config != '\0')
-		len = snprintf(out, n, "%s/tasks/%s", config, list);
-	else if (home != NULL && *home != '\0')
-		len = snprintf(out, n, "%s/.claude/tasks/%s", home, list);
-	else
-		return tr_err_set(e, EINVAL, "no task list: neither CLAUDE_CONFIG_DIR nor HOME is set");
-	if (len >= (int)n)
-		return tr_err_sys(e, ENAMETOOLONG, "task list");
-	return 0;
+        if (list == NULL || *list == '\0')
+                list = getenv("CLAUDE_CODE_TASK_LIST_ID");
+        if (list == NULL || *list == '\0')
+                return tr_err_set(e, EINVAL,
+                                  "no task list: give --list, --dir or --file, or set "
+                                  "CLAUDE_CODE_TASK_LIST_ID");
+        if (tr_id_validate("task list", list, e) == -1)
+                return -1;
+        if (config != NULL && *config != '\0')
+                len = snprintf(out, n, "%s/tasks/%s", config, list);
+        else if (home != NULL && *home != '\0')
+                len = snprintf(out, n, "%s/.claude/tasks/%s", home, list);
+        else
+                return tr_err_set(e, EINVAL,
+                                  "no task list: neither CLAUDE_CONFIG_DIR nor HOME is set");
+        if (len >= (int)n)
+                return tr_err_sys(e, ENAMETOOLONG, "task list");
+        return 0;
 }
 
 /* The list directory must be a directory, and not a symlink unless allowed. */
 static int check_dir(const struct tr_store *s, int create, struct tr_err *e)
 {
-	struct stat st;
+        struct stat st;
 
-	if (lstat(s->dir, &st) == -1) {
-		if (errno != ENOENT || !create)
-			return tr_err_sys(e, errno, "%s", s->dir);
-		char tmp[PATH_MAX];
-		memcpy(tmp, s->dir, sizeof tmp);
-		if (mkdir_parents(tmp) == -1)
-			return tr_err_sys(e, errno, "%s: cannot create", s->dir);
-		if (lstat(s->dir, &st) == -1)
-			return tr_err_sys(e, errno, "%s", s->dir);
-	}
-	if (S_ISLNK(st.st_mode)) {
-		if (!s->follow_symlinks)
-			return tr_err_set(e, ELOOP,
-					  "%s: task list is a symlink; refusing (see --follow-symlinks)",
-					  s->dir);
-		if (stat(s->dir, &st) == -1)
-			return tr_err_sys(e, errno, "%s", s->dir);
-	}
-	if (!S_ISDIR(st.st_mode))
-		return tr_err_set(e, ENOTDIR, "%s: not a directory", s->dir);
-	return 0;
+        if (lstat(s->dir, &st) == -1) {
+                if (errno != ENOENT || !create)
+                        return tr_err_sys(e, errno, "%s", s->dir);
+                char tmp[PATH_MAX];
+                memcpy(tmp, s->dir, sizeof tmp);
+                if (mkdir_parents(tmp) == -1)
+                        return tr_err_sys(e, errno, "%s: cannot create", s->dir);
+                if (lstat(s->dir, &st) == -1)
+                        return tr_err_sys(e, errno, "%s", s->dir);
+        }
+        if (S_ISLNK(st.st_mode)) {
+                if (!s->follow_symlinks)
+                        return tr_err_set(
+                            e, ELOOP,
+                            "%s: task list is a symlink; refusing (see --follow-symlinks)", s->dir);
+                if (stat(s->dir, &st) == -1)
+                        return tr_err_sys(e, errno, "%s", s->dir);
+        }
+        if (!S_ISDIR(st.st_mode))
+                return tr_err_set(e, ENOTDIR, "%s: not a directory", s->dir);
+        return 0;
 }
 
 static int open_plain_file(struct tr_store *s, const char *file, struct tr_task_ref *ref,
-			   struct tr_err *e)
+                           struct tr_err *e)
 {
-	const char *slash = strrchr(file, '/');
-	const char *base = slash ? slash + 1 : file;
+        const char *slash = strrchr(file, '/');
+        const char *base = slash ? slash + 1 : file;
 
-	if (*base == '\0')
-		return tr_err_set(e, EINVAL, "%s: not a file name", file);
-	if (snprintf(ref->path, sizeof ref->path, "%s", file) >= (int)sizeof ref->path)
-		return tr_err_sys(e, ENAMETOOLONG, "%s", file);
-	snprintf(ref->id, sizeof ref->id, "%s", base);
-	if (slash == NULL)
-		snprintf(s->dir, sizeof s->dir, ".");
-	else if (slash == file)
-		snprintf(s->dir, sizeof s->dir, "/");
-	else
-		snprintf(s->dir, sizeof s->dir, "%.*s", (int)(slash - file), file);
-	s->schema = TR_SCHEMA_PLAIN;
-	return 0;
+        if (*base == '\0')
+                return tr_err_set(e, EINVAL, "%s: not a file name", file);
+        if (snprintf(ref->path, sizeof ref->path, "%s", file) >= (int)sizeof ref->path)
+                return tr_err_sys(e, ENAMETOOLONG, "%s", file);
+        snprintf(ref->id, sizeof ref->id, "%s", base);
+        if (slash == NULL)
+                snprintf(s->dir, sizeof s->dir, ".");
+        else if (slash == file)
+                snprintf(s->dir, sizeof s->dir, "/");
+        else
+                snprintf(s->dir, sizeof s->dir, "%.*s", (int)(slash - file), file);
+        s->schema = TR_SCHEMA_PLAIN;
+        return 0;
 }
 
 int tr_store_open(struct tr_store *s, const struct tr_store_opts *opts, int create,
-		  struct tr_task_ref *ref, struct tr_err *e)
+                  struct tr_task_ref *ref, struct tr_err *e)
 {
-	memset(s, 0, sizeof *s);
-	s->follow_symlinks = opts->follow_symlinks;
-	s->lock_timeout_ms = opts->lock_timeout_ms;
-	s->schema = TR_SCHEMA_CLAUDE;
-	if (opts->file != NULL) {
-		if (ref == NULL)
-			return tr_err_set(e, EINVAL, "--file: not usable with this command");
-		if (open_plain_file(s, opts->file, ref, e) == -1)
-			return -1;
-		return check_dir(s, 0, e);
-	}
-	if (opts->dir != NULL) {
-		if (*opts->dir == '\0')
-			return tr_err_set(e, EINVAL, "--dir: empty path");
-		if (snprintf(s->dir, sizeof s->dir, "%s", opts->dir) >= (int)sizeof s->dir)
-			return tr_err_sys(e, ENAMETOOLONG, "%s", opts->dir);
-	} else if (list_dir_from_env(s->dir, sizeof s->dir, opts->list, e) == -1) {
-		return -1;
-	}
-	return check_dir(s, create, e);
+        memset(s, 0, sizeof *s);
+        s->follow_symlinks = opts->follow_symlinks;
+        s->lock_timeout_ms = opts->lock_timeout_ms;
+        s->schema = TR_SCHEMA_CLAUDE;
+        if (opts->file != NULL) {
+                if (ref == NULL)
+                        return tr_err_set(e, EINVAL, "--file: not usable with this command");
+                if (open_plain_file(s, opts->file, ref, e) == -1)
+                        return -1;
+                return check_dir(s, 0, e);
+        }
+        if (opts->dir != NULL) {
+                if (*opts->dir == '\0')
+                        return tr_err_set(e, EINVAL, "--dir: empty path");
+                if (snprintf(s->dir, sizeof s->dir, "%s", opts->dir) >= (int)sizeof s->dir)
+                        return tr_err_sys(e, ENAMETOOLONG, "%s", opts->dir);
+        } else if (list_dir_from_env(s->dir, sizeof s->dir, opts->list, e) == -1) {
+                return -1;
+        }
+        return check_dir(s, create, e);
 }
 
 int tr_store_ref(const struct tr_store *s, const char *id, struct tr_task_ref *ref,
-		 struct tr_err *e)
+                 struct tr_err *e)
 {
-	if (tr_id_validate("task", id, e) == -1)
-		return -1;
-	snprintf(ref->id, sizeof ref->id, "%s", id);
-	if (snprintf(ref->path, sizeof ref->path, "%s/%s.json", s->dir, id) >=
-	    (int)sizeof ref->path)
-		return tr_err_sys(e, ENAMETOOLONG, "%s", s->dir);
-	return 0;
+        if (tr_id_validate("task", id, e) == -1)
+                return -1;
+        snprintf(ref->id, sizeof ref->id, "%s", id);
+        if (snprintf(ref->path, sizeof ref->path, "%s/%s.json", s->dir, id) >=
+            (int)sizeof ref->path)
+                return tr_err_sys(e, ENAMETOOLONG, "%s", s->dir);
+        return 0;
 }

@@ -25,261 +25,260 @@ static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUS
 #define NFORWARDED (sizeof forwarded / sizeof forwarded[0])
 
 struct stream {
-	ev_io w;
-	int to_fd;  /* where its bytes go: our stdout or stderr */
-	int broken; /* that fd failed (EPIPE, EBADF...): stop passing through */
+        ev_io w;
+        int to_fd;  /* where its bytes go: our stdout or stderr */
+        int broken; /* that fd failed (EPIPE, EBADF...): stop passing through */
 };
 
 struct supervisor {
-	const struct tr_supervise_opts *o;
-	struct tr_tail *tail;
-	struct tr_child child;
-	struct stream out, err;
-	ev_child child_w;
-	ev_signal sig_w[NFORWARDED];
-	ev_timer timeout_w, kill_w, heartbeat_w;
-	int status, ended, timed_out;
-	uint64_t heartbeat_bytes; /* tail->total at the last heartbeat */
-	char *buf;
+        const struct tr_supervise_opts *o;
+        struct tr_tail *tail;
+        struct tr_child child;
+        struct stream out, err;
+        ev_child child_w;
+        ev_signal sig_w[NFORWARDED];
+        ev_timer timeout_w, kill_w, heartbeat_w;
+        int status, ended, timed_out;
+        uint64_t heartbeat_bytes; /* tail->total at the last heartbeat */
+        char *buf;
 };
 
 static void signal_child(struct supervisor *s, int sig)
 {
-	kill(s->o->group ? -s->child.pid : s->child.pid, sig);
+        kill(s->o->group ? -s->child.pid : s->child.pid, sig);
 }
 
 static void stream_close(struct ev_loop *loop, struct stream *st)
 {
-	if (st->w.fd < 0)
-		return;
-	ev_io_stop(loop, &st->w);
-	close(st->w.fd);
-	st->w.fd = -1;
+        if (st->w.fd < 0)
+                return;
+        ev_io_stop(loop, &st->w);
+        close(st->w.fd);
+        st->w.fd = -1;
 }
 
 /* Pass bytes through. If our side of the pipe is gone, close the child's read
  * end too, so it gets SIGPIPE as it would have without us in between. */
-static void stream_forward(struct ev_loop *loop, struct supervisor *s, struct stream *st,
-			   size_t n)
+static void stream_forward(struct ev_loop *loop, struct supervisor *s, struct stream *st, size_t n)
 {
-	tr_tail_feed(s->tail, s->buf, n);
-	if (s->o->quiet || st->broken)
-		return;
-	if (tr_write_all(st->to_fd, s->buf, n) == -1) {
-		st->broken = 1;
-		if (errno == EPIPE)
-			stream_close(loop, st);
-	}
+        tr_tail_feed(s->tail, s->buf, n);
+        if (s->o->quiet || st->broken)
+                return;
+        if (tr_write_all(st->to_fd, s->buf, n) == -1) {
+                st->broken = 1;
+                if (errno == EPIPE)
+                        stream_close(loop, st);
+        }
 }
 
 /* One read; 1 if more may follow now, 0 if drained or closed. */
 static int stream_read(struct ev_loop *loop, struct supervisor *s, struct stream *st)
 {
-	ssize_t n = read(st->w.fd, s->buf, READ_CHUNK);
+        ssize_t n = read(st->w.fd, s->buf, READ_CHUNK);
 
-	if (n > 0) {
-		stream_forward(loop, s, st, (size_t)n);
-		return st->w.fd >= 0;
-	}
-	if (n == -1 && (errno == EINTR))
-		return 1;
-	if (n == -1 && errno == EAGAIN)
-		return 0;
-	stream_close(loop, st); /* EOF, or EIO from a pty whose slave side is gone */
-	return 0;
+        if (n > 0) {
+                stream_forward(loop, s, st, (size_t)n);
+                return st->w.fd >= 0;
+        }
+        if (n == -1 && (errno == EINTR))
+                return 1;
+        if (n == -1 && errno == EAGAIN)
+                return 0;
+        stream_close(loop, st); /* EOF, or EIO from a pty whose slave side is gone */
+        return 0;
 }
 
 static void on_output(struct ev_loop *loop, ev_io *w, int revents)
 {
-	(void)revents;
-	stream_read(loop, w->data, (struct stream *)w);
+        (void)revents;
+        stream_read(loop, w->data, (struct stream *)w);
 }
 
 static void drain(struct ev_loop *loop, struct supervisor *s, struct stream *st)
 {
-	for (int i = 0; i < DRAIN_READS && st->w.fd >= 0 && stream_read(loop, s, st); i++)
-		;
-	stream_close(loop, st);
+        for (int i = 0; i < DRAIN_READS && st->w.fd >= 0 && stream_read(loop, s, st); i++)
+                ;
+        stream_close(loop, st);
 }
 
 /* Ctrl-Z stopped the child in the foreground: stop ourselves so the shell
  * sees the job stop, and on fg/bg pass the terminal and SIGCONT back. */
 static void follow_job_stop(struct supervisor *s)
 {
-	tcsetpgrp(STDIN_FILENO, getpgrp());
-	kill(getpid(), SIGSTOP);
-	if (tcgetpgrp(STDIN_FILENO) == getpgrp())
-		tcsetpgrp(STDIN_FILENO, s->child.pid);
-	kill(-s->child.pid, SIGCONT);
+        tcsetpgrp(STDIN_FILENO, getpgrp());
+        kill(getpid(), SIGSTOP);
+        if (tcgetpgrp(STDIN_FILENO) == getpgrp())
+                tcsetpgrp(STDIN_FILENO, s->child.pid);
+        kill(-s->child.pid, SIGCONT);
 }
 
 static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 {
-	struct supervisor *s = w->data;
-	int st = w->rstatus;
-	(void)revents;
+        struct supervisor *s = w->data;
+        int st = w->rstatus;
+        (void)revents;
 
-	if (WIFSTOPPED(st)) {
-		int sig = WSTOPSIG(st);
-		if (s->o->spawn.foreground && (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU))
-			follow_job_stop(s);
-		return;
-	}
-	if (!WIFEXITED(st) && !WIFSIGNALED(st))
-		return; /* continued */
-	s->status = st;
-	s->ended = 1;
-	/* The exit is the end even if a grandchild holds the pipes: take what is there. */
-	drain(loop, s, &s->out);
-	drain(loop, s, &s->err);
-	ev_break(loop, EVBREAK_ALL);
+        if (WIFSTOPPED(st)) {
+                int sig = WSTOPSIG(st);
+                if (s->o->spawn.foreground && (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU))
+                        follow_job_stop(s);
+                return;
+        }
+        if (!WIFEXITED(st) && !WIFSIGNALED(st))
+                return; /* continued */
+        s->status = st;
+        s->ended = 1;
+        /* The exit is the end even if a grandchild holds the pipes: take what is there. */
+        drain(loop, s, &s->out);
+        drain(loop, s, &s->err);
+        ev_break(loop, EVBREAK_ALL);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct supervisor *s = w->data;
-	(void)loop;
-	(void)revents;
+        struct supervisor *s = w->data;
+        (void)loop;
+        (void)revents;
 
-	if (w->signum == SIGWINCH && s->o->spawn.pty)
-		tr_pty_sync_winsize(STDOUT_FILENO, s->child.out_fd); /* the pty signals the child */
-	else
-		signal_child(s, w->signum);
+        if (w->signum == SIGWINCH && s->o->spawn.pty)
+                tr_pty_sync_winsize(STDOUT_FILENO, s->child.out_fd); /* the pty signals the child */
+        else
+                signal_child(s, w->signum);
 }
 
 static void on_kill_after(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct supervisor *s = w->data;
-	(void)loop;
-	(void)revents;
-	signal_child(s, SIGKILL);
+        struct supervisor *s = w->data;
+        (void)loop;
+        (void)revents;
+        signal_child(s, SIGKILL);
 }
 
 static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct supervisor *s = w->data;
-	(void)revents;
+        struct supervisor *s = w->data;
+        (void)revents;
 
-	s->timed_out = 1;
-	signal_child(s, s->o->timeout_signal);
-	if (s->o->kill_after_ms > 0) {
-		ev_timer_set(&s->kill_w, s->o->kill_after_ms / 1000.0, 0);
-		ev_timer_start(loop, &s->kill_w);
-	}
+        s->timed_out = 1;
+        signal_child(s, s->o->timeout_signal);
+        if (s->o->kill_after_ms > 0) {
+                ev_timer_set(&s->kill_w, s->o->kill_after_ms / 1000.0, 0);
+                ev_timer_start(loop, &s->kill_w);
+        }
 }
 
 static void on_heartbeat(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct supervisor *s = w->data;
-	(void)loop;
-	(void)revents;
+        struct supervisor *s = w->data;
+        (void)loop;
+        (void)revents;
 
-	/* Only when there is something new to say. */
-	if (s->tail->total == s->heartbeat_bytes || s->o->on_heartbeat == NULL)
-		return;
-	s->heartbeat_bytes = s->tail->total;
-	s->o->on_heartbeat(s->o->ctx, s->tail);
+        /* Only when there is something new to say. */
+        if (s->tail->total == s->heartbeat_bytes || s->o->on_heartbeat == NULL)
+                return;
+        s->heartbeat_bytes = s->tail->total;
+        s->o->on_heartbeat(s->o->ctx, s->tail);
 }
 
 static void stream_start(struct ev_loop *loop, struct supervisor *s, struct stream *st, int fd,
-			 int to_fd)
+                         int to_fd)
 {
-	st->to_fd = to_fd;
-	ev_io_init(&st->w, on_output, fd, EV_READ);
-	st->w.data = s;
-	if (fd >= 0)
-		ev_io_start(loop, &st->w);
+        st->to_fd = to_fd;
+        ev_io_init(&st->w, on_output, fd, EV_READ);
+        st->w.data = s;
+        if (fd >= 0)
+                ev_io_start(loop, &st->w);
 }
 
 static void start_watchers(struct ev_loop *loop, struct supervisor *s)
 {
-	const struct tr_supervise_opts *o = s->o;
+        const struct tr_supervise_opts *o = s->o;
 
-	ev_child_init(&s->child_w, on_child, s->child.pid, 1);
-	s->child_w.data = s;
-	ev_child_start(loop, &s->child_w);
-	stream_start(loop, s, &s->out, s->child.out_fd, STDOUT_FILENO);
-	stream_start(loop, s, &s->err, s->child.err_fd, STDERR_FILENO);
-	for (size_t i = 0; i < NFORWARDED; i++) {
-		ev_signal_init(&s->sig_w[i], on_signal, forwarded[i]);
-		s->sig_w[i].data = s;
-		ev_signal_start(loop, &s->sig_w[i]);
-	}
-	ev_init(&s->kill_w, on_kill_after);
-	s->kill_w.data = s;
-	ev_timer_init(&s->timeout_w, on_timeout, o->timeout_ms / 1000.0, 0);
-	s->timeout_w.data = s;
-	if (o->timeout_ms > 0)
-		ev_timer_start(loop, &s->timeout_w);
-	ev_timer_init(&s->heartbeat_w, on_heartbeat, o->heartbeat_ms / 1000.0,
-		      o->heartbeat_ms / 1000.0);
-	s->heartbeat_w.data = s;
-	if (o->heartbeat_ms > 0)
-		ev_timer_start(loop, &s->heartbeat_w);
+        ev_child_init(&s->child_w, on_child, s->child.pid, 1);
+        s->child_w.data = s;
+        ev_child_start(loop, &s->child_w);
+        stream_start(loop, s, &s->out, s->child.out_fd, STDOUT_FILENO);
+        stream_start(loop, s, &s->err, s->child.err_fd, STDERR_FILENO);
+        for (size_t i = 0; i < NFORWARDED; i++) {
+                ev_signal_init(&s->sig_w[i], on_signal, forwarded[i]);
+                s->sig_w[i].data = s;
+                ev_signal_start(loop, &s->sig_w[i]);
+        }
+        ev_init(&s->kill_w, on_kill_after);
+        s->kill_w.data = s;
+        ev_timer_init(&s->timeout_w, on_timeout, o->timeout_ms / 1000.0, 0);
+        s->timeout_w.data = s;
+        if (o->timeout_ms > 0)
+                ev_timer_start(loop, &s->timeout_w);
+        ev_timer_init(&s->heartbeat_w, on_heartbeat, o->heartbeat_ms / 1000.0,
+                      o->heartbeat_ms / 1000.0);
+        s->heartbeat_w.data = s;
+        if (o->heartbeat_ms > 0)
+                ev_timer_start(loop, &s->heartbeat_w);
 }
 
 static void stop_watchers(struct ev_loop *loop, struct supervisor *s)
 {
-	ev_child_stop(loop, &s->child_w);
-	stream_close(loop, &s->out);
-	stream_close(loop, &s->err);
-	for (size_t i = 0; i < NFORWARDED; i++)
-		ev_signal_stop(loop, &s->sig_w[i]);
-	ev_timer_stop(loop, &s->timeout_w);
-	ev_timer_stop(loop, &s->kill_w);
-	ev_timer_stop(loop, &s->heartbeat_w);
+        ev_child_stop(loop, &s->child_w);
+        stream_close(loop, &s->out);
+        stream_close(loop, &s->err);
+        for (size_t i = 0; i < NFORWARDED; i++)
+                ev_signal_stop(loop, &s->sig_w[i]);
+        ev_timer_stop(loop, &s->timeout_w);
+        ev_timer_stop(loop, &s->kill_w);
+        ev_timer_stop(loop, &s->heartbeat_w);
 }
 
 static void fill_outcome(const struct supervisor *s, int64_t start_ms, struct tr_outcome *out)
 {
-	memset(out, 0, sizeof *out);
-	out->exec_errno = s->child.exec_errno;
-	out->timed_out = s->timed_out;
-	if (WIFSIGNALED(s->status))
-		out->signal = WTERMSIG(s->status);
-	else
-		out->exit_code = WEXITSTATUS(s->status);
-	out->duration_ms = tr_monotonic_ms() - start_ms;
+        memset(out, 0, sizeof *out);
+        out->exec_errno = s->child.exec_errno;
+        out->timed_out = s->timed_out;
+        if (WIFSIGNALED(s->status))
+                out->signal = WTERMSIG(s->status);
+        else
+                out->exit_code = WEXITSTATUS(s->status);
+        out->duration_ms = tr_monotonic_ms() - start_ms;
 }
 
 int tr_outcome_status(const struct tr_outcome *out)
 {
-	if (out->exec_errno != 0)
-		return out->exec_errno == ENOENT ? 127 : 126;
-	if (out->timed_out)
-		return 124;
-	if (out->signal != 0)
-		return 128 + out->signal;
-	return out->exit_code;
+        if (out->exec_errno != 0)
+                return out->exec_errno == ENOENT ? 127 : 126;
+        if (out->timed_out)
+                return 124;
+        if (out->signal != 0)
+                return 128 + out->signal;
+        return out->exit_code;
 }
 
 int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct tr_outcome *out,
-		 struct tr_err *e)
+                 struct tr_err *e)
 {
-	/* ev_child needs the default loop, created before fork so no exit is missed. */
-	struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
-	struct supervisor s = {.o = o, .tail = tail};
-	int64_t start_ms;
+        /* ev_child needs the default loop, created before fork so no exit is missed. */
+        struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+        struct supervisor s = {.o = o, .tail = tail};
+        int64_t start_ms;
 
-	if (loop == NULL)
-		return tr_err_set(e, 0, "libev: cannot initialise the event loop");
-	s.buf = malloc(READ_CHUNK);
-	if (s.buf == NULL)
-		return tr_err_sys(e, errno, "output buffer");
-	start_ms = tr_monotonic_ms();
-	if (tr_spawn(&o->spawn, &s.child, e) == -1) {
-		free(s.buf);
-		return -1;
-	}
-	start_watchers(loop, &s);
-	if (s.child.exec_errno == 0 && o->on_start != NULL)
-		o->on_start(o->ctx, &s.child);
-	while (!s.ended)
-		ev_run(loop, 0);
-	stop_watchers(loop, &s);
-	if (o->spawn.foreground)
-		tcsetpgrp(STDIN_FILENO, getpgrp()); /* take the terminal back */
-	fill_outcome(&s, start_ms, out);
-	free(s.buf);
-	return 0;
+        if (loop == NULL)
+                return tr_err_set(e, 0, "libev: cannot initialise the event loop");
+        s.buf = malloc(READ_CHUNK);
+        if (s.buf == NULL)
+                return tr_err_sys(e, errno, "output buffer");
+        start_ms = tr_monotonic_ms();
+        if (tr_spawn(&o->spawn, &s.child, e) == -1) {
+                free(s.buf);
+                return -1;
+        }
+        start_watchers(loop, &s);
+        if (s.child.exec_errno == 0 && o->on_start != NULL)
+                o->on_start(o->ctx, &s.child);
+        while (!s.ended)
+                ev_run(loop, 0);
+        stop_watchers(loop, &s);
+        if (o->spawn.foreground)
+                tcsetpgrp(STDIN_FILENO, getpgrp()); /* take the terminal back */
+        fill_outcome(&s, start_ms, out);
+        free(s.buf);
+        return 0;
 }

@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <criterion/criterion.h>
 
@@ -134,4 +136,70 @@ int th_count(const char *dir, const char *pattern)
 			n++;
 	closedir(d);
 	return n;
+}
+
+void th_snapshot_take(const char *path, struct th_snapshot *s)
+{
+	struct stat st;
+
+	cr_assert_eq(lstat(path, &st), 0, "lstat %s", path);
+	s->mode = st.st_mode;
+	s->ino = st.st_ino;
+	s->size = (unsigned long long)st.st_size;
+	s->mtime_sec = st.st_mtim.tv_sec;
+	s->mtime_nsec = st.st_mtim.tv_nsec;
+	s->data = NULL;
+	s->len = 0;
+	if (S_ISREG(st.st_mode)) {
+		s->data = th_read_file(path, &s->len);
+		cr_assert_not_null(s->data, "read %s", path);
+	}
+}
+
+void th_snapshot_assert_same(const char *path, struct th_snapshot *s)
+{
+	struct th_snapshot now;
+
+	th_snapshot_take(path, &now);
+	cr_expect_eq(now.mode, s->mode, "%s: file type or mode changed", path);
+	cr_expect_eq(now.ino, s->ino, "%s: replaced (inode changed)", path);
+	cr_expect_eq(now.size, s->size, "%s: size changed", path);
+	cr_expect(now.mtime_sec == s->mtime_sec && now.mtime_nsec == s->mtime_nsec,
+		  "%s: mtime changed", path);
+	cr_expect_eq(now.len, s->len, "%s: length changed", path);
+	if (s->data != NULL && now.data != NULL && now.len == s->len)
+		cr_expect(memcmp(now.data, s->data, s->len) == 0, "%s: contents changed", path);
+	free(now.data);
+	free(s->data);
+	s->data = NULL;
+}
+
+int th_count_lockdirs(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct stat st;
+	char path[4200];
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (len < 5 || strcmp(de->d_name + len - 5, ".lock") != 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+long long th_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

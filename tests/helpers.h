@@ -24,4 +24,23 @@ int th_run(const char *cmdline, char **out);
 /* Count entries in dir whose name matches a fnmatch pattern. */
 int th_count(const char *dir, const char *pattern);
 
+/*
+ * A file's bytes (regular files only) and identity, to show that an operation
+ * left it exactly as it was: same bytes, type, inode, size and mtime.
+ */
+struct th_snapshot {
+	char *data;
+	size_t len;
+	unsigned mode;
+	unsigned long long ino, size;
+	long long mtime_sec, mtime_nsec;
+};
+void th_snapshot_take(const char *path, struct th_snapshot *s);
+/* Assert that path still matches s (lstat, not following a symlink); frees s. */
+void th_snapshot_assert_same(const char *path, struct th_snapshot *s);
+/* Count subdirectories of dir whose name ends in ".lock": mkdir locks left behind. */
+int th_count_lockdirs(const char *dir);
+/* CLOCK_MONOTONIC in milliseconds. */
+long long th_now_ms(void);
+
 #endif

@@ -82,6 +82,12 @@ void tr_task_merge(json_object *task, json_object *patch);
 /* Check a status for this store's schema (Claude lists never get "failed"). */
 int tr_status_check(const struct tr_store *s, const char *status, struct tr_err *e);
 
+/*
+ * Check a task's status for this store's schema: it must be a string that
+ * tr_status_check accepts; in a Claude list it must also be present.
+ */
+int tr_task_check_status(const struct tr_store *s, json_object *task, struct tr_err *e);
+
 /* Called under the task lock with the current task; change it in place. */
 typedef int (*tr_mutate_fn)(json_object *task, void *arg, struct tr_err *e);
 
