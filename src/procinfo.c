@@ -1,0 +1,158 @@
+/* Facts about this host, processes and clocks, read from /proc and the kernel. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "taskrun/procinfo.h"
+
+#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
+
+/* Reads up to n - 1 bytes of a small file into buf and terminates them. */
+static ssize_t read_small_file(const char *path, char *buf, size_t n)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t got;
+        int saved;
+
+        if (fd < 0)
+                return -1;
+        do
+                got = read(fd, buf, n - 1);
+        while (got < 0 && errno == EINTR);
+        saved = errno;
+        close(fd);
+        errno = saved;
+        if (got >= 0)
+                buf[got] = '\0';
+        return got;
+}
+
+int tr_boot_id(char *buf, size_t n)
+{
+        char id[128];
+        ssize_t got = read_small_file(BOOT_ID_PATH, id, sizeof id);
+        size_t len;
+
+        if (got < 0)
+                return -1;
+        len = strcspn(id, "\n");
+        if (len == 0) {
+                errno = EIO;
+                return -1;
+        }
+        if (len >= n) {
+                errno = ERANGE;
+                return -1;
+        }
+        memcpy(buf, id, len);
+        buf[len] = '\0';
+        return 0;
+}
+
+int tr_hostname(char *buf, size_t n)
+{
+        int rc;
+
+        if (n == 0) {
+                errno = EINVAL;
+                return -1;
+        }
+        rc = gethostname(buf, n);
+        /* POSIX leaves a truncated name unterminated. */
+        buf[n - 1] = '\0';
+        return rc;
+}
+
+/*
+ * The fields after the command name of a /proc/PID/stat line. The name sits
+ * in parentheses and may itself hold ')' and spaces, but the kernel prints
+ * nothing after it that contains ')', so the last one closes it.
+ */
+static const char *stat_after_comm(const char *line)
+{
+        const char *close = strrchr(line, ')');
+
+        return close != NULL && close[1] == ' ' ? close + 2 : NULL;
+}
+
+/* Field 22 of a /proc/PID/stat line: starttime, in clock ticks after boot. */
+static int parse_start_ticks(const char *line, unsigned long long *ticks)
+{
+        const char *p = stat_after_comm(line);
+        char *end;
+        int field;
+
+        if (p == NULL)
+                return -1;
+        /* p is at field 3 (state); step over fields 3 to 21. */
+        for (field = 3; field < 22; field++) {
+                p = strchr(p, ' ');
+                if (p == NULL)
+                        return -1;
+                p++;
+        }
+        errno = 0;
+        *ticks = strtoull(p, &end, 10);
+        if (end == p || (*end != ' ' && *end != '\n' && *end != '\0') || errno != 0)
+                return -1;
+        return 0;
+}
+
+int tr_proc_start_ticks(pid_t pid, unsigned long long *ticks)
+{
+        char path[64], line[4096];
+
+        if (pid <= 0) {
+                errno = ENOENT;
+                return -1;
+        }
+        snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+        if (read_small_file(path, line, sizeof line) < 0) {
+                /* A process that exits between open and read reads as ESRCH. */
+                if (errno == ESRCH)
+                        errno = ENOENT;
+                return -1;
+        }
+        if (parse_start_ticks(line, ticks) < 0) {
+                errno = EIO;
+                return -1;
+        }
+        return 0;
+}
+
+void tr_iso8601(const struct timespec *ts, char *buf)
+{
+        struct tm tm;
+        long ms = ts->tv_nsec / 1000000;
+        size_t len;
+
+        if (ms < 0 || ms > 999)
+                ms = 0;
+        /* Fails only for years that do not fit the buffer: say so, do not invent a time. */
+        if (gmtime_r(&ts->tv_sec, &tm) == NULL ||
+            (len = strftime(buf, TR_ISO8601_LEN - 5, "%Y-%m-%dT%H:%M:%S", &tm)) == 0) {
+                snprintf(buf, TR_ISO8601_LEN, "invalid-time");
+                return;
+        }
+        snprintf(buf + len, TR_ISO8601_LEN - len, ".%03ldZ", ms);
+}
+
+void tr_iso8601_now(char *buf)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        tr_iso8601(&ts, buf);
+}
+
+int64_t tr_monotonic_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
