@@ -87,6 +87,15 @@ static int write_temp(const char *dir, const char *base, const void *data, size_
         return 0;
 }
 
+/* The process umask; umask(2) can only be read by setting it, so set it back at once. */
+static mode_t current_umask(void)
+{
+        mode_t m = umask(022);
+
+        umask(m);
+        return m;
+}
+
 int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode, int excl,
                     struct tr_err *e)
 {
@@ -96,6 +105,9 @@ int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
 
         if (split_path(path, dir, sizeof dir, &base) == -1)
                 return tr_err_sys(e, ENAMETOOLONG, "%s", path);
+        /* A new file gets the mode open(2) would give it; a replacement keeps the exact mode. */
+        if (excl)
+                mode &= ~current_umask();
         if (write_temp(dir, base, data, len, mode, tmp, sizeof tmp, e) == -1)
                 return -1;
         /* link(2) refuses an existing target; rename(2) replaces it atomically. */

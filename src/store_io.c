@@ -1,8 +1,9 @@
 /* Reading task files, writing them back in Claude's format, and the locked update. */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,235 +18,108 @@
 #define TR_JSON_DEPTH 512
 #define TR_UPDATE_ATTEMPTS 5
 
+/* "invalid JSON: WHAT at line L, column C" for the byte at offset. */
+static json_object *syntax_error(struct tr_err *e, const char *text, size_t offset,
+                                 const char *what)
+{
+        int line = 1, column = 1;
+
+        for (size_t i = 0; i < offset; i++, column++)
+                if (text[i] == '\n')
+                        line++, column = 0;
+        tr_err_set(e, EINVAL, "invalid JSON: %s at line %d, column %d", what, line, column);
+        return NULL;
+}
+
 /*
- * JSON.parse's grammar (RFC 8259). json-c's tokener is laxer: it also takes
- * single quotes, NaN, comments, trailing commas, leading zeros and raw
- * control characters. Claude treats such a file as absent; taskrun refuses
- * it rather than rewrite it into something else.
+ * json-c, even in strict mode, takes NaN and Infinity, and clamps integers
+ * beyond 64 bits to the nearest one it can hold. Rewriting such a file would
+ * change values nobody touched, so it is refused instead.
  */
-struct json_scan {
-        const char *p, *end;
-        int depth, too_deep;
-};
-
-static void scan_ws(struct json_scan *s)
+static const char *unfaithful_value(json_object *v)
 {
-        while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-                s->p++;
-}
-
-static int scan_char(struct json_scan *s, char c)
-{
-        if (s->p >= s->end || *s->p != c)
-                return -1;
-        s->p++;
-        return 0;
-}
-
-static int scan_digits(struct json_scan *s)
-{
-        const char *start = s->p;
-
-        while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
-                s->p++;
-        return s->p > start ? 0 : -1;
-}
-
-static int scan_number(struct json_scan *s)
-{
-        scan_char(s, '-');
-        if (scan_char(s, '0') == -1 && scan_digits(s) == -1)
-                return -1; /* a leading 0 stands alone: "01" stops after the 0 */
-        if (scan_char(s, '.') == 0 && scan_digits(s) == -1)
-                return -1;
-        if (scan_char(s, 'e') == 0 || scan_char(s, 'E') == 0) {
-                if (scan_char(s, '+') == -1)
-                        scan_char(s, '-');
-                if (scan_digits(s) == -1)
-                        return -1;
-        }
-        return 0;
-}
-
-static int scan_string(struct json_scan *s)
-{
-        if (scan_char(s, '"') == -1)
-                return -1;
-        while (s->p < s->end) {
-                unsigned char c = (unsigned char)*s->p;
-                if (c == '"') {
-                        s->p++;
-                        return 0;
+        switch (json_object_get_type(v)) {
+        case json_type_double:
+                return isfinite(json_object_get_double(v)) ? NULL : "NaN or Infinity is not JSON";
+        case json_type_int:
+                if (json_object_get_int64(v) == INT64_MIN ||
+                    json_object_get_uint64(v) == UINT64_MAX)
+                        return "an integer beyond 64 bits cannot be kept exactly";
+                return NULL;
+        case json_type_object: {
+                json_object_object_foreach(v, key, val)
+                {
+                        (void)key;
+                        const char *why = unfaithful_value(val);
+                        if (why != NULL)
+                                return why;
                 }
-                if (c < 0x20)
-                        return -1;
-                s->p++;
-                if (c != '\\')
-                        continue;
-                if (s->p >= s->end)
-                        return -1;
-                c = (unsigned char)*s->p;
-                if (c != 'u') {
-                        if (c == '\0' || strchr("\"\\/bfnrt", c) == NULL)
-                                return -1;
-                        s->p++;
-                        continue;
+                return NULL;
+        }
+        case json_type_array:
+                for (size_t i = 0; i < json_object_array_length(v); i++) {
+                        const char *why = unfaithful_value(json_object_array_get_idx(v, i));
+                        if (why != NULL)
+                                return why;
                 }
-                s->p++;
-                for (int i = 0; i < 4; i++, s->p++)
-                        if (s->p >= s->end || !isxdigit((unsigned char)*s->p))
-                                return -1;
-        }
-        return -1;
-}
-
-static int scan_literal(struct json_scan *s, const char *word)
-{
-        for (; *word; word++)
-                if (scan_char(s, *word) == -1)
-                        return -1;
-        return 0;
-}
-
-static int scan_value(struct json_scan *s);
-
-/* An object or an array, at its opening bracket. */
-static int scan_container(struct json_scan *s, char close)
-{
-        if (++s->depth > TR_JSON_DEPTH) {
-                s->too_deep = 1;
-                return -1;
-        }
-        s->p++;
-        scan_ws(s);
-        if (scan_char(s, close) == 0) {
-                s->depth--;
-                return 0;
-        }
-        for (;;) {
-                if (close == '}') {
-                        if (scan_string(s) == -1)
-                                return -1;
-                        scan_ws(s);
-                        if (scan_char(s, ':') == -1)
-                                return -1;
-                        scan_ws(s);
-                }
-                if (scan_value(s) == -1)
-                        return -1;
-                scan_ws(s);
-                if (scan_char(s, close) == 0)
-                        break;
-                if (scan_char(s, ',') == -1)
-                        return -1;
-                scan_ws(s);
-        }
-        s->depth--;
-        return 0;
-}
-
-static int scan_value(struct json_scan *s)
-{
-        if (s->p >= s->end)
-                return -1;
-        switch (*s->p) {
-        case '{':
-                return scan_container(s, '}');
-        case '[':
-                return scan_container(s, ']');
-        case '"':
-                return scan_string(s);
-        case 't':
-                return scan_literal(s, "true");
-        case 'f':
-                return scan_literal(s, "false");
-        case 'n':
-                return scan_literal(s, "null");
+                return NULL;
         default:
-                return scan_number(s);
+                return NULL;
         }
 }
 
-/* "invalid JSON: WHAT at line L, column C" for the byte at. */
-static int syntax_error(struct tr_err *e, const char *text, const char *at, const char *what)
+static json_object *parse_strict(const char *text, size_t len, struct tr_err *e)
 {
-        const char *bol = text;
-        int line = 1;
-        unsigned char c = (unsigned char)*at;
-
-        for (const char *q = text; q < at; q++)
-                if (*q == '\n') {
-                        line++;
-                        bol = q + 1;
-                }
-        if (what != NULL)
-                return tr_err_set(e, EINVAL, "invalid JSON: %s at line %d, column %d", what, line,
-                                  (int)(at - bol) + 1);
-        if (c >= 0x20 && c < 0x7f)
-                return tr_err_set(e, EINVAL, "invalid JSON: unexpected '%c' at line %d, column %d",
-                                  c, line, (int)(at - bol) + 1);
-        return tr_err_set(e, EINVAL, "invalid JSON: unexpected byte 0x%02x at line %d, column %d",
-                          c, line, (int)(at - bol) + 1);
-}
-
-/* 0 if text is one JSON value and nothing else; *top is its first byte. */
-static int json_syntax_check(const char *text, size_t len, char *top, struct tr_err *e)
-{
-        struct json_scan s = {text, text + len, 0, 0};
-
-        scan_ws(&s);
-        if (s.p == s.end)
-                return tr_err_set(e, EINVAL, "invalid JSON: empty file");
-        *top = *s.p;
-        if (scan_value(&s) == -1) {
-                if (s.too_deep)
-                        return tr_err_set(e, EINVAL, "invalid JSON: nested deeper than %d",
-                                          TR_JSON_DEPTH);
-                if (s.p >= s.end)
-                        return tr_err_set(e, EINVAL,
-                                          "invalid JSON: unexpected end of file (truncated?)");
-                return syntax_error(e, text, s.p, NULL);
-        }
-        scan_ws(&s);
-        if (s.p < s.end)
-                return syntax_error(e, text, s.p, "trailing data after the top-level value");
-        return 0;
-}
-
-json_object *tr_task_parse(const char *text, size_t len, struct tr_err *e)
-{
-        struct json_tokener *tok;
+        struct json_tokener *tok = json_tokener_new_ex(TR_JSON_DEPTH);
         json_object *obj;
         size_t used;
-        char top = 0;
 
-        if (json_syntax_check(text, len, &top, e) == -1)
-                return NULL;
-        if (top != '{') {
-                tr_err_set(e, EINVAL, "not a task: top level is not a JSON object");
-                return NULL;
-        }
-        tok = json_tokener_new_ex(TR_JSON_DEPTH + 1);
         if (tok == NULL) {
                 tr_err_sys(e, ENOMEM, "json");
                 return NULL;
         }
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
         obj = json_tokener_parse_ex(tok, text, (int)len);
         used = json_tokener_get_parse_end(tok);
         if (obj == NULL) {
-                tr_err_set(e, EINVAL, "invalid JSON: %s",
-                           json_tokener_error_desc(json_tokener_get_error(tok)));
-        } else if (used < len && strspn(text + used, " \t\r\n") != len - used) {
-                tr_err_set(e, EINVAL, "invalid JSON: trailing data after the object");
+                enum json_tokener_error err = json_tokener_get_error(tok);
+                if (err == json_tokener_continue)
+                        tr_err_set(e, EINVAL, "invalid JSON: unexpected end of file (truncated?)");
+                else
+                        syntax_error(e, text, used, json_tokener_error_desc(err));
+        } else if (strspn(text + used, " \t\r\n") != len - used) {
                 json_object_put(obj);
-                obj = NULL;
-        } else if (!json_object_is_type(obj, json_type_object)) {
-                tr_err_set(e, EINVAL, "not a task: top level is not a JSON object");
-                json_object_put(obj);
-                obj = NULL;
+                obj = syntax_error(e, text, used, "trailing data after the top-level value");
         }
         json_tokener_free(tok);
         return obj;
+}
+
+json_object *tr_task_parse(const char *text, size_t len, struct tr_err *e)
+{
+        json_object *obj;
+        const char *why;
+
+        if (strspn(text, " \t\r\n") == len) {
+                tr_err_set(e, EINVAL, "invalid JSON: empty file");
+                return NULL;
+        }
+        /* Raw control bytes are valid nowhere in JSON; json-c lets them into strings. */
+        for (size_t i = 0; i < len; i++)
+                if ((unsigned char)text[i] < 0x20 && !strchr("\t\n\r", text[i]))
+                        return syntax_error(e, text, i, "control character");
+        if (text[strspn(text, " \t\r\n")] != '{') {
+                tr_err_set(e, EINVAL, "not a task: top level is not a JSON object");
+                return NULL;
+        }
+        if ((obj = parse_strict(text, len, e)) == NULL)
+                return NULL;
+        if ((why = unfaithful_value(obj)) != NULL)
+                tr_err_set(e, EINVAL, "invalid JSON: %s; refusing to rewrite it", why);
+        else
+                return obj;
+        json_object_put(obj);
+        return NULL;
 }
 
 static int read_fd(int fd, size_t size, char **out)
@@ -430,10 +304,14 @@ int tr_task_update(const struct tr_store *s, const struct tr_task_ref *ref, tr_m
         const char *path = ref->path;
         int r;
 
-        /* Followed symlinks are written through: replace the target, not the link. */
+        /*
+         * Followed symlinks are written through: replace the target, not the
+         * link, and lock the target as proper-lockfile (realpath: true) does,
+         * so that Claude writing the target and taskrun exclude each other.
+         */
         if (s->follow_symlinks && realpath(ref->path, real) != NULL)
                 path = real;
-        if (tr_lock_acquire(&lock, ref->path, s->lock_timeout_ms, e) == -1)
+        if (tr_lock_acquire(&lock, path, s->lock_timeout_ms, e) == -1)
                 return -1;
         r = update_locked(s, path, &lock, fn, arg, e);
         tr_lock_release(&lock);

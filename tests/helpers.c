@@ -1,4 +1,5 @@
 #include <dirent.h>
+#include <stdarg.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,4 +203,92 @@ long long th_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int th_utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i], lo = 0x80, hi = 0xbf;
+		size_t need;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3;
+		else
+			return 0;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+		else if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		for (size_t k = 1; k <= need; k++) {
+			if (i + k >= n || s[i + k] < lo || s[i + k] > hi)
+				return 0;
+			lo = 0x80;
+			hi = 0xbf;
+		}
+		i += need + 1;
+	}
+	return 1;
+}
+
+int th_sh(const char *fmt, ...)
+{
+	char cmd[16384];
+	va_list ap;
+	int n, status;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	cr_assert(n >= 0 && (size_t)n < sizeof cmd, "test bug: command line too long");
+	status = system(cmd);
+	cr_assert_neq(status, -1, "system: %s", cmd);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+long th_env_long(const char *name, long def)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (v == NULL || *v == '\0')
+		return def;
+	n = strtol(v, &end, 10);
+	return *end == '\0' ? n : def;
+}
+
+void th_stress_report(const char *fmt, ...)
+{
+	const char *path = getenv("TASKRUN_STRESS_REPORT");
+	char line[1024];
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	cr_log_info("%s", line);
+	if (path == NULL || *path == '\0')
+		return;
+	f = fopen(path, "a");
+	if (f == NULL)
+		return;
+	fprintf(f, "%s\n", line);
+	fclose(f);
 }

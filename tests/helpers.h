@@ -43,4 +43,16 @@ int th_count_lockdirs(const char *dir);
 /* CLOCK_MONOTONIC in milliseconds. */
 long long th_now_ms(void);
 
+/* 1 if s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
+int th_utf8_valid(const char *s, size_t n);
+/* Format a shell command line and run it with system(3); returns its status as $? would. */
+int th_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An integer from the environment, or def when unset or not a number. */
+long th_env_long(const char *name, long def);
+/*
+ * For scripts/stress: append one line of figures ("name key=value ...") to the
+ * file named by $TASKRUN_STRESS_REPORT, if set; also logged with cr_log_info.
+ */
+void th_stress_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

@@ -11,7 +11,8 @@
  * Write data to a temp file beside path, fsync it, rename it over path and
  * fsync the directory. The temp file is removed on every failure path.
  * If excl is set, path must not exist: the temp file is link(2)ed into place,
- * which fails with EEXIST instead of overwriting. mode applies to new files.
+ * which fails with EEXIST instead of overwriting. mode is the file's mode:
+ * exactly, when replacing; less the umask, when excl creates a new file.
  */
 int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode, int excl,
 		    struct tr_err *e);
