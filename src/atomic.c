@@ -96,11 +96,12 @@ static mode_t current_umask(void)
         return m;
 }
 
-int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode, int excl,
+int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode, int flags,
                     struct tr_err *e)
 {
         char dir[PATH_MAX], tmp[PATH_MAX];
         const char *base;
+        int excl = flags & TR_ATOMIC_EXCL;
         int r;
 
         if (split_path(path, dir, sizeof dir, &base) == -1)
@@ -119,7 +120,7 @@ int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
         }
         if (excl)
                 unlink(tmp);
-        if (fsync_dir(dir) == -1)
+        if (!(flags & TR_ATOMIC_LAZY) && fsync_dir(dir) == -1)
                 return tr_err_sys(e, errno, "%s: fsync", dir);
         return 0;
 }

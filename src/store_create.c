@@ -77,7 +77,7 @@ static int write_highwatermark(const char *dir, long long n, struct tr_err *e)
 
         if (tr_path_join(path, sizeof path, dir, HIGHWATERMARK) == -1)
                 return tr_err_sys(e, errno, "%s", dir);
-        return tr_atomic_write(path, buf, (size_t)len, 0644, 0, e);
+        return tr_atomic_write(path, buf, (size_t)len, 0644, TR_ATOMIC_LAZY, e);
 }
 
 /* proper-lockfile resolves the locked file's realpath, so Claude needs .lock to exist. */
@@ -104,8 +104,11 @@ static int write_new(const struct tr_store *s, const struct tr_task_ref *ref, js
                 return -1;
         if (s->schema == TR_SCHEMA_CLAUDE)
                 json_object_object_add(task, "id", json_object_new_string(ref->id));
+        /* Adopting is the common case for a rerun: don't write a temp file for nothing. */
+        if ((flags & TR_CREATE_ADOPT) && access(ref->path, F_OK) == 0)
+                return 1;
         text = tr_task_format(task);
-        if (tr_atomic_write(ref->path, text, strlen(text), 0644, 1, e) == 0)
+        if (tr_atomic_write(ref->path, text, strlen(text), 0644, TR_ATOMIC_EXCL, e) == 0)
                 return 0;
         if (e->errnum == EEXIST && (flags & TR_CREATE_ADOPT))
                 return 1;

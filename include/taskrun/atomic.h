@@ -7,14 +7,23 @@
 
 #include "taskrun/error.h"
 
+enum {
+	/* path must not exist: the temp file is link(2)ed into place, which
+	 * fails with EEXIST instead of overwriting. */
+	TR_ATOMIC_EXCL = 1,
+	/* Skip the directory fsync. After a power loss the old file may come
+	 * back instead of the new one, but never a half-written one. For
+	 * transient states that a later write supersedes. */
+	TR_ATOMIC_LAZY = 2,
+};
+
 /*
  * Write data to a temp file beside path, fsync it, rename it over path and
  * fsync the directory. The temp file is removed on every failure path.
- * If excl is set, path must not exist: the temp file is link(2)ed into place,
- * which fails with EEXIST instead of overwriting. mode is the file's mode:
- * exactly, when replacing; less the umask, when excl creates a new file.
+ * mode is the file's mode: exactly, when replacing; less the umask, when
+ * TR_ATOMIC_EXCL creates a new file.
  */
-int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode, int excl,
+int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode, int flags,
 		    struct tr_err *e);
 
 /* write(2) all of buf, retrying on EINTR and short writes. */
