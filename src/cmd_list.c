@@ -1,9 +1,200 @@
+/* `taskrun list`: every task of a list, as a table or as JSON. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "taskrun/cli.h"
+#include "taskrun/cmd.h"
+
+#define CMD "list"
+#define SUBJECT_CHARS 40
+#define LAST_LINE_CHARS 60
+
+enum { OPT_JSON = TR_OPT_FIRST_FREE, OPT_STATUS };
+
+static const struct option list_options[] = {
+    {"json", no_argument, NULL, OPT_JSON},
+    {"status", required_argument, NULL, OPT_STATUS},
+    {"help", no_argument, NULL, 'h'},
+    TR_STORE_LONGOPTS,
+    {NULL, 0, NULL, 0},
+};
+
+struct list_opts {
+        int json;
+        const char **statuses; /* --status values; n_statuses of them */
+        int n_statuses;
+        struct tr_store_opts store;
+};
+
+static void usage(FILE *f)
+{
+        fputs("usage: taskrun list [--json] [--status STATUS]... [options]\n"
+              "\n"
+              "List the tasks of a list sorted by id (numeric ids in numeric order, then\n"
+              "the others), as a table: ID, STATUS, STATE (of the last run), DURATION,\n"
+              "SUBJECT, LAST LINE (of output). A file that cannot be read or parsed is\n"
+              "skipped with a warning on stderr, as Claude skips it.\n"
+              "\n"
+              "         --json                   a JSON array of the task objects exactly as\n"
+              "                                  stored (id, subject, description, status,\n"
+              "                                  blocks, blockedBy, metadata.taskrun, ...),\n"
+              "                                  in table order\n"
+              "         --status STATUS          only tasks with this status (repeatable)\n"
+              "         -h, --help               this help\n",
+              f);
+        tr_cmd_store_usage(f);
+        fputs("\nexit status: 0 listed (also when files were skipped); 1 the list cannot be\n"
+              "read; 2 usage error.\n",
+              f);
+}
+
+static int wanted(const struct list_opts *o, json_object *task)
+{
+        const char *status = tr_json_str(task, "status");
+
+        if (o->n_statuses == 0)
+                return 1;
+        for (int i = 0; i < o->n_statuses && status != NULL; i++)
+                if (strcmp(status, o->statuses[i]) == 0)
+                        return 1;
+        return 0;
+}
+
+static size_t utf8_chars(const char *s)
+{
+        size_t n = 0;
+
+        for (; *s; s++)
+                n += ((unsigned char)*s & 0xc0) != 0x80;
+        return n;
+}
+
+/* A cell padded to width characters (not bytes), then two spaces. */
+static void cell(const char *text, size_t width)
+{
+        fputs(text, stdout);
+        for (size_t n = utf8_chars(text); n < width + 2; n++)
+                putchar(' ');
+}
+
+static void row(const struct tr_store *s, const struct tr_task_entry *t, int id_width)
+{
+        json_object *block = tr_task_block(t->task, s->schema);
+        char status[32], state[32], took[32], subject[SUBJECT_CHARS * 4 + 4],
+            last[LAST_LINE_CHARS * 4 + 4];
+
+        tr_oneline(tr_json_str(t->task, "status"), 11, status, sizeof status);
+        tr_oneline(tr_json_str(block, "state"), 9, state, sizeof state);
+        tr_task_duration(block, took, sizeof took);
+        tr_oneline(tr_json_str(t->task, "subject"), SUBJECT_CHARS, subject, sizeof subject);
+        tr_oneline(tr_json_str(block, "last_line"), LAST_LINE_CHARS, last, sizeof last);
+        printf("%-*s  ", id_width, t->ref.id);
+        cell(status, 11);
+        cell(state, 9);
+        printf("%8s  ", took);
+        cell(subject, SUBJECT_CHARS);
+        printf("%s\n", last);
+}
+
+static void print_table(const struct list_opts *o, const struct tr_store *s,
+                        const struct tr_task_list *l)
+{
+        int id_width = 2, header = 0;
+
+        for (size_t i = 0; i < l->n; i++)
+                if (wanted(o, l->v[i].task) && (int)strlen(l->v[i].ref.id) > id_width)
+                        id_width = (int)strlen(l->v[i].ref.id);
+        for (size_t i = 0; i < l->n; i++) {
+                if (!wanted(o, l->v[i].task))
+                        continue;
+                if (!header++)
+                        printf("%-*s  %-11s  %-9s  %8s  %-*s  %s\n", id_width, "ID", "STATUS",
+                               "STATE", "DURATION", SUBJECT_CHARS, "SUBJECT", "LAST LINE");
+                row(s, &l->v[i], id_width);
+        }
+}
+
+static void print_json(const struct list_opts *o, const struct tr_task_list *l)
+{
+        json_object *array = json_object_new_array();
+
+        for (size_t i = 0; i < l->n; i++)
+                if (wanted(o, l->v[i].task))
+                        json_object_array_add(array, json_object_get(l->v[i].task));
+        printf("%s\n", tr_task_format(array));
+        json_object_put(array);
+}
+
+static int list(const struct list_opts *o)
+{
+        struct tr_store s;
+        struct tr_task_list l;
+        struct tr_err e;
+        int r = tr_cmd_open(CMD, &o->store, 0, &s, NULL);
+
+        if (r != TR_EXIT_OK)
+                return r;
+        for (int i = 0; i < o->n_statuses; i++)
+                if (tr_status_check(&s, o->statuses[i], &e) == -1) {
+                        tr_warnx("%s: --status: %s", CMD, e.msg);
+                        return TR_EXIT_USAGE;
+                }
+        if (tr_list_read(CMD, &s, &l, &e) == -1) {
+                tr_warnx("%s: %s", CMD, e.msg);
+                return TR_EXIT_FAIL;
+        }
+        if (o->json)
+                print_json(o, &l);
+        else
+                print_table(o, &s, &l);
+        tr_list_free(&l);
+        if (fflush(stdout) == EOF || ferror(stdout)) {
+                tr_warnx("%s: write error on standard output", CMD);
+                return TR_EXIT_FAIL;
+        }
+        return TR_EXIT_OK;
+}
+
+static int parse(int argc, char **argv, struct list_opts *o, int *done)
+{
+        int c;
+
+        *done = 0;
+        optind = 1;
+        argv[0] = "taskrun: " CMD;
+        while ((c = getopt_long(argc, argv, "h", list_options, NULL)) != -1) {
+                if (c == 'h') {
+                        usage(stdout);
+                        *done = 1;
+                        return TR_EXIT_OK;
+                }
+                if (c == OPT_JSON)
+                        o->json = 1;
+                else if (c == OPT_STATUS)
+                        o->statuses[o->n_statuses++] = optarg;
+                else if (c == '?' || tr_store_opt(&o->store, c, optarg) != 1)
+                        return tr_cmd_usage_error(CMD);
+        }
+        if (optind < argc) {
+                tr_warnx("%s: unexpected argument '%s'", CMD, argv[optind]);
+                return tr_cmd_usage_error(CMD);
+        }
+        return TR_EXIT_OK;
+}
 
 int tr_cmd_list(int argc, char **argv)
 {
-        (void)argc;
-        (void)argv;
-        tr_warnx("list: not implemented yet");
-        return TR_EXIT_ERROR;
+        struct list_opts o = {.store = {.lock_timeout_ms = -1}};
+        int done, r;
+
+        if ((o.statuses = calloc((size_t)argc + 1, sizeof *o.statuses)) == NULL) {
+                tr_warnx("%s: out of memory", CMD);
+                return TR_EXIT_FAIL;
+        }
+        r = parse(argc, argv, &o, &done);
+        if (r == TR_EXIT_OK && !done)
+                r = list(&o);
+        free(o.statuses);
+        return r;
 }

@@ -1,9 +1,193 @@
+/*
+ * `taskrun reap`: find tasks that say "running" although their process is
+ * gone, and mark them lost. Only a process on this host can be judged; a
+ * task of another host, or one whose process is alive, is never touched.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "taskrun/cli.h"
+#include "taskrun/cmd.h"
+#include "taskrun/procinfo.h"
+#include "taskrun/report.h"
+
+#define CMD "reap"
+
+static const struct option reap_options[] = {
+    {"dry-run", no_argument, NULL, 'n'},
+    {"help", no_argument, NULL, 'h'},
+    TR_STORE_LONGOPTS,
+    {NULL, 0, NULL, 0},
+};
+
+struct reap_ctx {
+        const struct tr_store *store;
+        struct tr_here here;
+        int dry_run;
+        int status;
+};
+
+/* What the update callback needs; why receives the reason found under the lock. */
+struct lost_mark {
+        const struct reap_ctx *c;
+        char now[TR_ISO8601_LEN];
+        char why[256];
+};
+
+static void usage(FILE *f)
+{
+        fputs("usage: taskrun reap [--dry-run] [options]\n"
+              "\n"
+              "Mark lost every task whose metadata.taskrun.state is running on this host\n"
+              "although its run is over: the machine rebooted since (boot id differs), the\n"
+              "pid is gone, or the pid is now another process (start time differs). A lost\n"
+              "task gets state lost, ended_at and error in metadata.taskrun and a note at\n"
+              "the end of its description; its status stays (a --file task: failed).\n"
+              "Tasks of other hosts and tasks whose process is alive are left alone.\n"
+              "Prints \"ID: lost (reason)\" for each task marked, \"ID: left alone (reason)\"\n"
+              "for each running task it cannot judge.\n"
+              "\n"
+              "         -n, --dry-run            print what would be done; change nothing\n"
+              "         -h, --help               this help\n",
+              f);
+        tr_cmd_store_usage(f);
+        fputs("\nexit status: 0 done (whether or not any task was lost); 1 a task could not\n"
+              "be updated or the list not read; 2 usage error.\n",
+              f);
+}
+
+/* Drop an earlier result block from the description, then append the lost note. */
+static void note_lost(json_object *task, json_object *block, const struct lost_mark *m)
+{
+        const char *d = tr_json_str(task, "description");
+        const char *last = tr_json_str(block, "last_line");
+        char *cmd = tr_task_command(block, 200), *text;
+        size_t keep, n;
+
+        if (d == NULL)
+                return;
+        keep = strstr(d, TR_RESULT_MARK) ? (size_t)(strstr(d, TR_RESULT_MARK) - d) : strlen(d);
+        n = keep + strlen(m->why) + (cmd ? strlen(cmd) : 0) + (last ? strlen(last) : 0) + 256;
+        if ((text = malloc(n)) != NULL) {
+                snprintf(text, n,
+                         "%.*s" TR_RESULT_MARK "lost: %s (found by taskrun reap at %s)%s%s%s%s",
+                         (int)keep, d, m->why, m->now, cmd ? "\ncommand: " : "", cmd ? cmd : "",
+                         last ? "\nlast output:\n" : "", last ? last : "");
+                json_object_object_add(task, "description", json_object_new_string(text));
+        }
+        free(text);
+        free(cmd);
+}
+
+/* tr_mutate_fn: judge again under the lock, so a run that ended meanwhile is left as it is. */
+static int mark_lost(json_object *task, void *arg, struct tr_err *e)
+{
+        struct lost_mark *m = arg;
+        json_object *block = tr_task_block(task, m->c->store->schema);
+
+        if (block == NULL ||
+            tr_task_liveness(block, &m->c->here, m->why, sizeof m->why) != TR_LIVE_LOST)
+                return tr_err_set(e, ECANCELED, "no longer lost");
+        json_object_object_add(block, "state", json_object_new_string("lost"));
+        json_object_object_add(block, "ended_at", json_object_new_string(m->now));
+        json_object_object_add(block, "error", json_object_new_string(m->why));
+        if (m->c->store->schema == TR_SCHEMA_PLAIN)
+                json_object_object_add(task, "status", json_object_new_string("failed"));
+        else
+                note_lost(task, block, m);
+        return 0;
+}
+
+static void reap_lost(struct reap_ctx *c, const struct tr_task_ref *ref, const char *why)
+{
+        struct lost_mark m = {.c = c};
+        struct tr_err e;
+
+        if (c->dry_run) {
+                printf("%s: would mark lost (%s)\n", ref->id, why);
+                return;
+        }
+        tr_iso8601_now(m.now);
+        if (tr_task_update(c->store, ref, mark_lost, &m, &e) == 0) {
+                printf("%s: lost (%s)\n", ref->id, m.why);
+        } else if (e.errnum != ECANCELED && e.errnum != ENOENT) {
+                tr_warnx("%s: task %s: %s", CMD, ref->id, e.msg);
+                c->status = TR_EXIT_FAIL;
+        }
+}
+
+static void reap_task(struct reap_ctx *c, const struct tr_task_ref *ref, json_object *task)
+{
+        json_object *block = tr_task_block(task, c->store->schema);
+        char why[256];
+
+        if (block == NULL)
+                return;
+        switch (tr_task_liveness(block, &c->here, why, sizeof why)) {
+        case TR_LIVE_LOST:
+                reap_lost(c, ref, why);
+                break;
+        case TR_LIVE_FOREIGN:
+        case TR_LIVE_UNKNOWN:
+                printf("%s: left alone (%s)\n", ref->id, why);
+                break;
+        case TR_LIVE_ALIVE:
+        case TR_LIVE_NOT_RUNNING:
+                break;
+        }
+}
+
+static int reap(struct reap_ctx *c, const struct tr_store_opts *so)
+{
+        struct tr_store s;
+        struct tr_task_ref file_ref;
+        struct tr_task_list l = {0};
+        struct tr_err e;
+        json_object *task;
+        int r;
+
+        if ((r = tr_cmd_open(CMD, so, 0, &s, &file_ref)) != TR_EXIT_OK)
+                return r;
+        c->store = &s;
+        tr_here_init(&c->here);
+        if (s.schema == TR_SCHEMA_PLAIN) {
+                if ((r = tr_cmd_read(CMD, &s, &file_ref, &task)) != TR_EXIT_OK)
+                        return r;
+                reap_task(c, &file_ref, task);
+                json_object_put(task);
+        } else if (tr_list_read(CMD, &s, &l, &e) == -1) {
+                tr_warnx("%s: %s", CMD, e.msg);
+                return TR_EXIT_FAIL;
+        }
+        for (size_t i = 0; i < l.n; i++)
+                reap_task(c, &l.v[i].ref, l.v[i].task);
+        tr_list_free(&l);
+        return c->status;
+}
 
 int tr_cmd_reap(int argc, char **argv)
 {
-        (void)argc;
-        (void)argv;
-        tr_warnx("reap: not implemented yet");
-        return TR_EXIT_ERROR;
+        struct reap_ctx c = {.status = TR_EXIT_OK};
+        struct tr_store_opts so = {.lock_timeout_ms = -1};
+        int opt;
+
+        optind = 1;
+        argv[0] = "taskrun: " CMD;
+        while ((opt = getopt_long(argc, argv, "nh", reap_options, NULL)) != -1) {
+                if (opt == 'h') {
+                        usage(stdout);
+                        return TR_EXIT_OK;
+                }
+                if (opt == 'n')
+                        c.dry_run = 1;
+                else if (opt == '?' || tr_store_opt(&so, opt, optarg) != 1)
+                        return tr_cmd_usage_error(CMD);
+        }
+        if (optind < argc) {
+                tr_warnx("%s: unexpected argument '%s'", CMD, argv[optind]);
+                return tr_cmd_usage_error(CMD);
+        }
+        return reap(&c, &so);
 }

@@ -1,9 +1,195 @@
+/* `taskrun show ID`: one task for a person, or its JSON as stored. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "taskrun/cli.h"
+#include "taskrun/cmd.h"
+
+#define CMD "show"
+#define LINE_MAX_CHARS 1000
+
+enum { OPT_JSON = TR_OPT_FIRST_FREE };
+
+static const struct option show_options[] = {
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    TR_STORE_LONGOPTS,
+    {NULL, 0, NULL, 0},
+};
+
+static void usage(FILE *f)
+{
+        fputs("usage: taskrun show [--json] [options] ID\n"
+              "       taskrun show [--json] --file PATH\n"
+              "\n"
+              "Show task ID: id, subject, status, state of its last run, exit code or\n"
+              "signal, duration, start and end, command, last output line, owner,\n"
+              "dependencies and description. Absent fields are left out.\n"
+              "\n"
+              "         --json                   the task's JSON as stored (Claude's format,\n"
+              "                                  two-space indent), a newline, nothing else\n"
+              "         -h, --help               this help\n",
+              f);
+        tr_cmd_store_usage(f);
+        fputs("\nexit status: 0 shown; 1 task not found, corrupt or unreadable; 2 usage error.\n",
+              f);
+}
+
+/* "label:      value" for a value that is there. */
+static void field(const char *label, const char *value)
+{
+        char line[LINE_MAX_CHARS * 4 + 8];
+
+        if (value == NULL)
+                return;
+        tr_oneline(value, LINE_MAX_CHARS, line, sizeof line);
+        printf("%-12s %s\n", label, line);
+}
+
+static void int_field(const char *label, json_object *obj, const char *key)
+{
+        char buf[32];
+        int64_t v;
+
+        if (tr_json_int(obj, key, &v) == 0) {
+                snprintf(buf, sizeof buf, "%lld", (long long)v);
+                field(label, buf);
+        }
+}
+
+static void signal_field(json_object *block)
+{
+        char buf[64];
+        int64_t sig;
+
+        if (tr_json_int(block, "signal", &sig) == -1 || sig <= 0 || sig >= NSIG)
+                return;
+        const char *abbrev = sigabbrev_np((int)sig);
+        snprintf(buf, sizeof buf, "%lld (SIG%s)", (long long)sig, abbrev ? abbrev : "?");
+        field("signal:", buf);
+}
+
+/* ["1","2"] as "1, 2"; nothing for an empty or absent list. */
+static void list_field(const char *label, json_object *task, const char *key)
+{
+        json_object *a;
+        char buf[1024] = "";
+        size_t used = 0;
+
+        if (!json_object_object_get_ex(task, key, &a) || !json_object_is_type(a, json_type_array) ||
+            json_object_array_length(a) == 0)
+                return;
+        for (size_t i = 0; i < json_object_array_length(a) && used < sizeof buf; i++) {
+                const char *s = json_object_get_string(json_object_array_get_idx(a, i));
+                int n = snprintf(buf + used, sizeof buf - used, "%s%s", i ? ", " : "", s ? s : "");
+                used += n > 0 ? (size_t)n : 0;
+        }
+        field(label, buf);
+}
+
+static void run_fields(json_object *block)
+{
+        char buf[64], *cmd = tr_task_command(block, 4096);
+        int64_t pid;
+        const char *host = tr_json_str(block, "host");
+
+        field("state:", tr_json_str(block, "state"));
+        int_field("exit code:", block, "exit_code");
+        signal_field(block);
+        tr_task_duration(block, buf, sizeof buf);
+        if (strcmp(buf, "-") != 0)
+                field("duration:", buf);
+        field("started:", tr_json_str(block, "started_at"));
+        field("ended:", tr_json_str(block, "ended_at"));
+        field("command:", cmd);
+        free(cmd);
+        if (tr_json_int(block, "pid", &pid) == 0) {
+                char where[320];
+                snprintf(where, sizeof where, "%lld%s%s", (long long)pid, host ? " on " : "",
+                         host ? host : "");
+                field("pid:", where);
+        }
+        field("last line:", tr_json_str(block, "last_line"));
+        field("error:", tr_json_str(block, "error"));
+}
+
+/* The description as it is, indented; control characters other than newline and tab as '?'. */
+static void description(const char *text)
+{
+        int bol = 1;
+
+        if (text == NULL || *text == '\0')
+                return;
+        fputs("description:\n", stdout);
+        for (const char *p = text; *p; p++) {
+                unsigned char c = (unsigned char)*p;
+                if (bol && c != '\n')
+                        fputs("  ", stdout);
+                bol = c == '\n';
+                putchar(c == '\n' || c == '\t' ? c : c < 0x20 || c == 0x7f ? '?' : c);
+        }
+        if (!bol)
+                putchar('\n');
+}
+
+static void show_human(const struct tr_store *s, const struct tr_task_ref *ref, json_object *task)
+{
+        json_object *block = tr_task_block(task, s->schema);
+        const char *id = tr_json_str(task, "id");
+
+        field("id:", id && *id ? id : ref->id);
+        field("subject:", tr_json_str(task, "subject"));
+        field("status:", tr_json_str(task, "status"));
+        if (block != NULL)
+                run_fields(block);
+        field("owner:", tr_json_str(task, "owner"));
+        list_field("blocked by:", task, "blockedBy");
+        list_field("blocks:", task, "blocks");
+        field("active form:", tr_json_str(task, "activeForm"));
+        description(tr_json_str(task, "description"));
+}
+
+static int show(const struct tr_store_opts *so, int json, char **ids, int nids)
+{
+        struct tr_targets t;
+        json_object *task;
+        int r = tr_targets_open(CMD, so, ids, nids, 1, &t);
+
+        if (r != TR_EXIT_OK)
+                return r;
+        if ((r = tr_cmd_read(CMD, &t.store, &t.refs[0], &task)) == TR_EXIT_OK) {
+                if (json)
+                        printf("%s\n", tr_task_format(task));
+                else
+                        show_human(&t.store, &t.refs[0], task);
+                json_object_put(task);
+                if (fflush(stdout) == EOF || ferror(stdout)) {
+                        tr_warnx("%s: write error on standard output", CMD);
+                        r = TR_EXIT_FAIL;
+                }
+        }
+        tr_targets_free(&t);
+        return r;
+}
 
 int tr_cmd_show(int argc, char **argv)
 {
-        (void)argc;
-        (void)argv;
-        tr_warnx("show: not implemented yet");
-        return TR_EXIT_ERROR;
+        struct tr_store_opts so = {.lock_timeout_ms = -1};
+        int c, json = 0;
+
+        optind = 1;
+        argv[0] = "taskrun: " CMD;
+        while ((c = getopt_long(argc, argv, "h", show_options, NULL)) != -1) {
+                if (c == 'h') {
+                        usage(stdout);
+                        return TR_EXIT_OK;
+                }
+                if (c == OPT_JSON)
+                        json = 1;
+                else if (c == '?' || tr_store_opt(&so, c, optarg) != 1)
+                        return tr_cmd_usage_error(CMD);
+        }
+        return show(&so, json, argv + optind, argc - optind);
 }

@@ -1,9 +1,170 @@
+/* `taskrun update ID`: change the given fields, as Claude's TaskUpdate merges them. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "taskrun/cli.h"
+#include "taskrun/cmd.h"
+
+#define CMD "update"
+
+enum {
+        OPT_STATUS = TR_OPT_FIRST_FREE,
+        OPT_DESCRIPTION,
+        OPT_ACTIVE_FORM,
+        OPT_OWNER,
+        OPT_SET_META,
+        OPT_UNSET_META,
+};
+
+static const struct option update_options[] = {
+    {"status", required_argument, NULL, OPT_STATUS},
+    {"subject", required_argument, NULL, 's'},
+    {"description", required_argument, NULL, OPT_DESCRIPTION},
+    {"active-form", required_argument, NULL, OPT_ACTIVE_FORM},
+    {"owner", required_argument, NULL, OPT_OWNER},
+    {"set-meta", required_argument, NULL, OPT_SET_META},
+    {"unset-meta", required_argument, NULL, OPT_UNSET_META},
+    {"help", no_argument, NULL, 'h'},
+    TR_STORE_LONGOPTS,
+    {NULL, 0, NULL, 0},
+};
+
+struct update_opts {
+        json_object *patch; /* the fields to change, as a TaskUpdate-style merge patch */
+        json_object *meta;  /* patch's "metadata", once there is one */
+        const char *status;
+        struct tr_store_opts store;
+};
+
+static void usage(FILE *f)
+{
+        fputs("usage: taskrun update [options] ID\n"
+              "       taskrun update --file PATH [options]\n"
+              "\n"
+              "Change only the given fields of task ID, under its lock, keeping every\n"
+              "other field and metadata key as it is (as Claude's TaskUpdate merges).\n"
+              "\n"
+              "fields:  --status STATUS          pending, in_progress or completed (a --file\n"
+              "                                  task may also be failed)\n"
+              "         -s, --subject TEXT       subject\n"
+              "         --description TEXT       description (replaces it whole)\n"
+              "         --active-form TEXT       activeForm\n"
+              "         --owner NAME             owner\n"
+              "         --set-meta KEY=JSON      set metadata.KEY to a JSON value (repeatable);\n"
+              "                                  a string needs quotes: --set-meta 'ci=\"yes\"';\n"
+              "                                  KEY=null deletes the key\n"
+              "         --unset-meta KEY         delete metadata.KEY (repeatable)\n"
+              "         -h, --help               this help\n",
+              f);
+        tr_cmd_store_usage(f);
+        fputs("\nexit status: 0 updated; 1 not updated (task not found, status not allowed\n"
+              "in this list, corrupt file, lock timeout, I/O error); 2 usage error.\n",
+              f);
+}
+
+static json_object *patch_meta(struct update_opts *o)
+{
+        if (o->meta == NULL) {
+                o->meta = json_object_new_object();
+                json_object_object_add(o->patch, "metadata", o->meta);
+        }
+        return o->meta;
+}
+
+static void set_field(struct update_opts *o, const char *key, const char *value)
+{
+        json_object_object_add(o->patch, key, json_object_new_string(value));
+}
+
+static int apply_option(struct update_opts *o, int c, const char *arg)
+{
+        switch (c) {
+        case OPT_STATUS:
+                o->status = arg;
+                set_field(o, "status", arg);
+                return 0;
+        case 's':
+                set_field(o, "subject", arg);
+                return 0;
+        case OPT_DESCRIPTION:
+                set_field(o, "description", arg);
+                return 0;
+        case OPT_ACTIVE_FORM:
+                set_field(o, "activeForm", arg);
+                return 0;
+        case OPT_OWNER:
+                set_field(o, "owner", arg);
+                return 0;
+        case OPT_SET_META:
+                return tr_cmd_meta_arg(CMD, arg, patch_meta(o));
+        case OPT_UNSET_META:
+                if (*arg == '\0') {
+                        tr_warnx("%s: --unset-meta: empty key", CMD);
+                        return -1;
+                }
+                json_object_object_add(patch_meta(o), arg, NULL);
+                return 0;
+        }
+        return tr_store_opt(&o->store, c, arg) == 1 ? 0 : -1;
+}
+
+/* TR_EXIT_OK with *done set after --help; TR_EXIT_OK to go on; else the exit status. */
+static int parse(int argc, char **argv, struct update_opts *o, int *done)
+{
+        int c;
+
+        *done = 0;
+        optind = 1;
+        argv[0] = "taskrun: " CMD;
+        while ((c = getopt_long(argc, argv, "s:h", update_options, NULL)) != -1) {
+                if (c == 'h') {
+                        usage(stdout);
+                        *done = 1;
+                        return TR_EXIT_OK;
+                }
+                if (c == '?' || apply_option(o, c, optarg) == -1)
+                        return tr_cmd_usage_error(CMD);
+        }
+        if (json_object_object_length(o->patch) == 0) {
+                tr_warnx("%s: nothing to change (see --help)", CMD);
+                return tr_cmd_usage_error(CMD);
+        }
+        return TR_EXIT_OK;
+}
+
+static int update(struct update_opts *o, char **ids, int nids)
+{
+        struct tr_targets t;
+        struct tr_err e;
+        int r = tr_targets_open(CMD, &o->store, ids, nids, 1, &t);
+
+        if (r != TR_EXIT_OK)
+                return r;
+        /* The store checks a changed status too; checking first gives the plain reason. */
+        if (o->status != NULL && tr_status_check(&t.store, o->status, &e) == -1) {
+                tr_warnx("%s: %s", CMD, e.msg);
+                r = TR_EXIT_FAIL;
+        } else if (tr_task_patch(&t.store, &t.refs[0], o->patch, &e) == -1) {
+                if (e.errnum == ENOENT && t.store.schema == TR_SCHEMA_CLAUDE)
+                        tr_warnx("%s: task %s: not found in %s", CMD, t.refs[0].id, t.store.dir);
+                else
+                        tr_warnx("%s: %s", CMD, e.msg);
+                r = TR_EXIT_FAIL;
+        }
+        tr_targets_free(&t);
+        return r;
+}
 
 int tr_cmd_update(int argc, char **argv)
 {
-        (void)argc;
-        (void)argv;
-        tr_warnx("update: not implemented yet");
-        return TR_EXIT_ERROR;
+        struct update_opts o = {.patch = json_object_new_object(),
+                                .store = {.lock_timeout_ms = -1}};
+        int done, r = parse(argc, argv, &o, &done);
+
+        if (r == TR_EXIT_OK && !done)
+                r = update(&o, argv + optind, argc - optind);
+        json_object_put(o.patch);
+        return r;
 }

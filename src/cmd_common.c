@@ -1,0 +1,165 @@
+/* The command-line side shared by the task commands: usage, opening the store, naming tasks. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "taskrun/cli.h"
+#include "taskrun/cmd.h"
+
+int tr_cmd_usage_error(const char *cmd)
+{
+        fprintf(stderr, "Try 'taskrun %s --help'.\n", cmd);
+        return TR_EXIT_USAGE;
+}
+
+void tr_cmd_store_usage(FILE *f)
+{
+        fputs("store:   --list NAME              task list (default: $CLAUDE_CODE_TASK_LIST_ID)\n"
+              "                                  in $CLAUDE_CONFIG_DIR/tasks or ~/.claude/tasks\n"
+              "         --dir DIR                task list directory\n"
+              "         --file PATH              a plain JSON task file, not a Claude list\n"
+              "         --follow-symlinks        allow a symlinked task file or list directory\n"
+              "         --lock-timeout DURATION  give up waiting for a lock (default 30s)\n",
+              f);
+}
+
+int tr_cmd_open(const char *cmd, const struct tr_store_opts *o, int create, struct tr_store *s,
+                struct tr_task_ref *file_ref)
+{
+        struct tr_err e;
+
+        if (tr_store_open(s, o, create, file_ref, &e) == 0)
+                return TR_EXIT_OK;
+        tr_warnx("%s: %s", cmd, e.msg);
+        /* EINVAL: the options name no usable store (no list given, bad name, --file here). */
+        return e.errnum == EINVAL ? TR_EXIT_USAGE : TR_EXIT_FAIL;
+}
+
+static int check_count(const char *cmd, const struct tr_store_opts *o, int nids, int max)
+{
+        if (o->file != NULL && nids > 0)
+                tr_warnx("%s: --file names the task; give no ID with it", cmd);
+        else if (o->file == NULL && nids == 0)
+                tr_warnx("%s: no task ID given", cmd);
+        else if (nids > max)
+                tr_warnx("%s: too many task IDs (at most %d)", cmd, max);
+        else
+                return 0;
+        return -1;
+}
+
+int tr_targets_open(const char *cmd, const struct tr_store_opts *o, char **ids, int nids, int max,
+                    struct tr_targets *t)
+{
+        struct tr_task_ref file_ref;
+        struct tr_err e;
+        int r;
+
+        t->refs = NULL;
+        t->n = 0;
+        if (check_count(cmd, o, nids, max) == -1)
+                return tr_cmd_usage_error(cmd);
+        for (int i = 0; i < nids; i++)
+                if (tr_id_validate("task", ids[i], &e) == -1) {
+                        tr_warnx("%s: %s", cmd, e.msg);
+                        return TR_EXIT_USAGE;
+                }
+        if ((r = tr_cmd_open(cmd, o, 0, &t->store, &file_ref)) != TR_EXIT_OK)
+                return r;
+        t->refs = calloc(nids > 0 ? (size_t)nids : 1, sizeof *t->refs);
+        if (t->refs == NULL) {
+                tr_warnx("%s: %s", cmd, "out of memory");
+                return TR_EXIT_FAIL;
+        }
+        if (o->file != NULL)
+                t->refs[t->n++] = file_ref;
+        for (int i = 0; i < nids; i++)
+                if (tr_store_ref(&t->store, ids[i], &t->refs[t->n++], &e) == -1) {
+                        tr_warnx("%s: %s", cmd, e.msg);
+                        tr_targets_free(t);
+                        return TR_EXIT_FAIL;
+                }
+        return TR_EXIT_OK;
+}
+
+void tr_targets_free(struct tr_targets *t)
+{
+        free(t->refs);
+        t->refs = NULL;
+        t->n = 0;
+}
+
+int tr_cmd_read(const char *cmd, const struct tr_store *s, const struct tr_task_ref *ref,
+                json_object **task)
+{
+        struct tr_err e;
+
+        if (tr_task_read(s, ref, task, &e) == 0)
+                return TR_EXIT_OK;
+        if (e.errnum == ENOENT && s->schema == TR_SCHEMA_CLAUDE)
+                tr_warnx("%s: task %s: not found in %s", cmd, ref->id, s->dir);
+        else
+                tr_warnx("%s: %s", cmd, e.msg);
+        return TR_EXIT_FAIL;
+}
+
+/*
+ * One strict JSON value: json-c alone is lax (NaN, Infinity) and the store's
+ * check wants an object, so the text must pass both json-c's strict mode on
+ * its own (one value, nothing after it) and the store's RFC 8259 check as
+ * the value of a wrapping object.
+ */
+static int parse_json_value(const char *text, json_object **out)
+{
+        struct json_tokener *tok = json_tokener_new();
+        struct tr_err e;
+        json_object *v, *wrapped;
+        size_t len = strlen(text) + 8;
+        char *buf;
+
+        if (tok == NULL)
+                return -1;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        v = json_tokener_parse_ex(tok, text, (int)strlen(text) + 1);
+        enum json_tokener_error err = json_tokener_get_error(tok);
+        json_object_put(v);
+        json_tokener_free(tok);
+        if (err != json_tokener_success || (buf = malloc(len)) == NULL)
+                return -1;
+        snprintf(buf, len, "{\"v\":%s}", text);
+        wrapped = tr_task_parse(buf, strlen(buf), &e);
+        free(buf);
+        if (wrapped == NULL)
+                return -1;
+        json_object_object_get_ex(wrapped, "v", &v);
+        *out = json_object_get(v);
+        json_object_put(wrapped);
+        return 0;
+}
+
+int tr_cmd_meta_arg(const char *cmd, const char *arg, json_object *meta)
+{
+        const char *eq = strchr(arg, '=');
+        json_object *value;
+        char *key;
+
+        if (eq == NULL || eq == arg) {
+                tr_warnx("%s: --set-meta '%s': expected KEY=JSON", cmd, arg);
+                return -1;
+        }
+        if (parse_json_value(eq + 1, &value) == -1) {
+                tr_warnx("%s: --set-meta %s: value is not valid JSON (a string needs quotes: "
+                         "'%.*s=\"text\"')",
+                         cmd, arg, (int)(eq - arg), arg);
+                return -1;
+        }
+        if ((key = strndup(arg, (size_t)(eq - arg))) == NULL) {
+                json_object_put(value);
+                tr_warnx("%s: out of memory", cmd);
+                return -1;
+        }
+        json_object_object_add(meta, key, value);
+        free(key);
+        return 0;
+}

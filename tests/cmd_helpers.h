@@ -1,0 +1,123 @@
+/* Helpers for the task command tests (test_cmd_*.c): run taskrun, write tasks, spawn waiters. */
+#ifndef TASKRUN_TEST_CMD_HELPERS_H
+#define TASKRUN_TEST_CMD_HELPERS_H
+
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "helpers.h"
+
+/* Run `taskrun ARGS` (ARGS is shell text) and return its exit status; stdout into *out. */
+static inline int tc_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline int tc_run(char **out, const char *fmt, ...)
+{
+        char args[8192], cmd[8192 + 2 * PATH_MAX];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(args, sizeof args, fmt, ap);
+        va_end(ap);
+        snprintf(cmd, sizeof cmd, "'%s' %s", TASKRUN_BIN, args);
+        return th_run(cmd, out);
+}
+
+/* DIR/ID.json */
+static inline void tc_task_path(char *buf, size_t n, const char *dir, const char *id)
+{
+        int len = snprintf(buf, n, "%s/%s.json", dir, id);
+
+        cr_assert(len > 0 && (size_t)len < n, "path too long");
+}
+
+/* Write DIR/ID.json with the given text (in place, as an editor or Claude would). */
+static inline void tc_write_task(const char *dir, const char *id, const char *json)
+{
+        char path[PATH_MAX];
+
+        tc_task_path(path, sizeof path, dir, id);
+        th_write_file(path, json);
+}
+
+/* Parse DIR/ID.json; asserts it parses. */
+static inline json_object *tc_read_task(const char *dir, const char *id)
+{
+        char path[PATH_MAX];
+        json_object *task;
+
+        tc_task_path(path, sizeof path, dir, id);
+        task = th_read_json(path);
+        cr_assert_not_null(task, "%s does not parse", path);
+        return task;
+}
+
+/* Start taskrun with argv (NULL-terminated, without argv[0]); stdout to out_path or /dev/null. */
+static inline pid_t tc_spawn(const char *out_path, const char *const *args)
+{
+        const char *argv[64] = {TASKRUN_BIN};
+        pid_t pid;
+        int i;
+
+        for (i = 0; args[i] != NULL && i < 62; i++)
+                argv[i + 1] = args[i];
+        argv[i + 1] = NULL;
+        pid = fork();
+        cr_assert_neq(pid, -1, "fork");
+        if (pid == 0) {
+                int fd =
+                    open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                if (fd != -1)
+                        dup2(fd, STDOUT_FILENO);
+                execv(TASKRUN_BIN, (char *const *)argv);
+                _exit(127);
+        }
+        return pid;
+}
+
+/* Wait for pid; its exit status (128+signal if killed), its resource use in *ru if wanted. */
+static inline int tc_reap(pid_t pid, struct rusage *ru)
+{
+        struct rusage dummy;
+        int status;
+
+        cr_assert_eq(wait4(pid, &status, 0, ru ? ru : &dummy), pid, "wait4");
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* 1 if pid has exited (and is reaped, status in *status), 0 if it still runs. */
+static inline int tc_exited(pid_t pid, int *status)
+{
+        int ws;
+
+        if (waitpid(pid, &ws, WNOHANG) != pid)
+                return 0;
+        *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+        return 1;
+}
+
+static inline void tc_sleep_ms(long ms)
+{
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+        while (nanosleep(&ts, &ts) == -1)
+                ;
+}
+
+static inline int tc_cmp_ll(const void *a, const void *b)
+{
+        long long x = *(const long long *)a, y = *(const long long *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+#endif

@@ -1,0 +1,42 @@
+/* Every task command: --help on stdout with exit 0 and its exit statuses; usage errors exit 2. */
+#include "cmd_helpers.h"
+
+static const char *const commands[] = {"create", "update", "show", "list", "wait", "reap"};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+Test(cmd_help, help_prints_usage_and_exit_statuses_to_stdout)
+{
+        for (size_t i = 0; i < N_COMMANDS; i++) {
+                char *out, usage[64];
+                cr_expect_eq(tc_run(&out, "%s --help 2>/dev/null", commands[i]), 0, "%s",
+                             commands[i]);
+                snprintf(usage, sizeof usage, "usage: taskrun %s", commands[i]);
+                cr_expect_eq(strncmp(out, usage, strlen(usage)), 0, "%s --help: %s", commands[i],
+                             out);
+                cr_expect(strstr(out, "exit status: 0") != NULL, "%s: no exit statuses",
+                          commands[i]);
+                cr_expect(strstr(out, "2 usage error") != NULL, "%s: no usage status", commands[i]);
+                free(out);
+        }
+}
+
+Test(cmd_help, unknown_option_exits_2_with_a_one_line_error)
+{
+        for (size_t i = 0; i < N_COMMANDS; i++) {
+                char *err, first[128];
+                cr_expect_eq(tc_run(&err, "%s --no-such-option 2>&1 >/dev/null", commands[i]), 2,
+                             "%s", commands[i]);
+                snprintf(first, sizeof first,
+                         "taskrun: %s: unrecognized option '--no-such-option'\n", commands[i]);
+                cr_expect_eq(strncmp(err, first, strlen(first)), 0, "%s: %s", commands[i], err);
+                free(err);
+        }
+}
+
+Test(cmd_help, a_bad_store_option_value_exits_2)
+{
+        for (size_t i = 0; i < N_COMMANDS; i++)
+                cr_expect_eq(
+                    tc_run(NULL, "%s --lock-timeout never --dir /tmp 1 2>/dev/null", commands[i]),
+                    2, "%s", commands[i]);
+}
