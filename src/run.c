@@ -9,17 +9,26 @@
 #include <unistd.h>
 
 #include "taskrun/atomic.h"
+#include "taskrun/ci.h"
 #include "taskrun/cli.h"
 #include "taskrun/run.h"
 
 #define RESULT_LINES 10 /* output lines in a failed task's description */
+/*
+ * The running record is written once the command has run this long. A quick
+ * command then costs one durable write, at its end, instead of two; nobody
+ * can act on a task that says "running" for less than this anyway.
+ */
+#define RUNNING_DELAY_MS 50
 
 struct run_ctx {
         const struct tr_run_opts *o;
         struct tr_store store;
         struct tr_task_ref ref;
-        int tracked;      /* a task file is kept for this run */
-        int write_failed; /* a task file write failed: --strict turns it into 125 */
+        int tracked;         /* a task file is kept for this run */
+        int write_failed;    /* a task file write failed: --strict turns it into 125 */
+        int running_written; /* the running record is in the file */
+        int ready_fd;        /* --detach: closed once the running record is written */
         struct tr_run_info info;
         struct tr_report report;
 };
@@ -48,7 +57,7 @@ static int select_existing(struct run_ctx *c, struct tr_err *e)
 static int select_task(struct run_ctx *c, struct tr_err *e)
 {
         const struct tr_run_opts *o = c->o;
-        char *subject = o->subject ? NULL : tr_argv_join(o->argv, 200);
+        char *subject;
         json_object *task;
         int r;
 
@@ -58,6 +67,15 @@ static int select_task(struct run_ctx *c, struct tr_err *e)
                 return -1;
         if (o->task_id != NULL && !o->create)
                 return select_existing(c, e);
+        /* A task that is already there needs no create, which would write, fsync and
+         * unlink a temp file only to find it there; one that is not is created below. */
+        if (c->store.schema == TR_SCHEMA_PLAIN || o->task_id != NULL) {
+                if (select_existing(c, e) == 0)
+                        return 0;
+                if (e->errnum != ENOENT)
+                        return -1;
+        }
+        subject = o->subject ? NULL : tr_argv_join(o->argv, 200);
         task = tr_task_new(o->subject ? o->subject : subject, o->description);
         free(subject);
         if (c->store.schema == TR_SCHEMA_PLAIN || o->task_id != NULL)
@@ -70,13 +88,14 @@ static int select_task(struct run_ctx *c, struct tr_err *e)
         return r < 0 ? -1 : 0;
 }
 
-static void write_task(struct run_ctx *c, tr_mutate_fn fn)
+/* flags: TR_ATOMIC_LAZY for the transient running and heartbeat records. */
+static void write_task(struct run_ctx *c, tr_mutate_fn fn, int flags)
 {
         struct tr_err e;
 
         if (!c->tracked)
                 return;
-        if (tr_task_update(&c->store, &c->ref, fn, &c->report, &e) == 0)
+        if (tr_task_update_ex(&c->store, &c->ref, fn, &c->report, flags, &e) == 0)
                 return;
         tr_warn_err(&e);
         c->write_failed = 1;
@@ -88,7 +107,28 @@ static void on_start(void *ctx, const struct tr_child *child)
 
         c->info.pid = child->pid;
         tr_proc_start_ticks(child->pid, &c->info.start_ticks);
-        write_task(c, tr_report_start);
+}
+
+static void on_running(void *ctx)
+{
+        struct run_ctx *c = ctx;
+
+        if (c->running_written)
+                return;
+        c->running_written = 1;
+        write_task(c, tr_report_start, TR_ATOMIC_LAZY);
+        if (c->ready_fd != -1) {
+                close(c->ready_fd); /* the detaching parent may print the id now */
+                c->ready_fd = -1;
+        }
+}
+
+/* A command that ended before its running record was written gets both in one write. */
+static int report_start_end(json_object *task, void *arg, struct tr_err *e)
+{
+        if (tr_report_start(task, arg, e) == -1)
+                return -1;
+        return tr_report_end(task, arg, e);
 }
 
 static void on_heartbeat(void *ctx, const struct tr_tail *tail)
@@ -97,11 +137,12 @@ static void on_heartbeat(void *ctx, const struct tr_tail *tail)
         char now[TR_ISO8601_LEN];
         char *last = tr_tail_last_line(tail);
 
+        on_running(c); /* a heartbeat sooner than RUNNING_DELAY_MS */
         tr_iso8601_now(now);
         c->report.now = now;
         c->report.last_line = last;
         c->report.output_bytes = tail->total;
-        write_task(c, tr_report_heartbeat);
+        write_task(c, tr_report_heartbeat, TR_ATOMIC_LAZY);
         free(last);
 }
 
@@ -114,6 +155,28 @@ static enum tr_state end_state(const struct tr_outcome *out)
         if (out->exec_errno == 0 && out->exit_code == 0)
                 return TR_STATE_COMPLETED;
         return TR_STATE_FAILED;
+}
+
+/* --summary and --github: results for whatever CI runs us. */
+static void report_to_ci(struct run_ctx *c, const struct tr_run_end *end)
+{
+        struct tr_ci_result r = {
+            .argv = c->o->argv,
+            .task_id = c->tracked ? c->ref.id : NULL,
+            .started_at = c->info.started_at,
+            .end = end,
+        };
+        struct tr_err e;
+
+        if (c->o->summary_path != NULL && tr_ci_write_summary(c->o->summary_path, &r, &e) == -1) {
+                tr_warn_err(&e);
+                c->write_failed = 1;
+        }
+        if (c->o->github && tr_github_active()) {
+                tr_github_group_end();
+                if (tr_github_report(&r, &e) == -1)
+                        tr_warn_err(&e);
+        }
 }
 
 static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct tr_tail *tail)
@@ -137,7 +200,8 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
         end.tail_lines = lines;
         end.last_line = last;
         c->report.end = &end;
-        write_task(c, tr_report_end);
+        write_task(c, c->running_written || out->exec_errno ? tr_report_end : report_start_end, 0);
+        report_to_ci(c, &end);
         if (c->o->quiet && end.state != TR_STATE_COMPLETED && full != NULL)
                 tr_write_all(STDERR_FILENO, full, strlen(full));
         if (out->exec_errno != 0)
@@ -200,10 +264,28 @@ static int log_path(const struct run_ctx *c, char *buf, size_t n)
  * session, with output to the log, supervises. Returns 1 in the parent (which
  * should exit with *status), 0 in the supervisor, -1 on error.
  */
-static int detach(const struct run_ctx *c, int *status, struct tr_err *e)
+/* The parent returns once the supervisor has written the running record (or
+ * died), so a `taskrun wait` right after sees this run, not the last one. */
+static int detach_parent(const struct run_ctx *c, pid_t pid, int ready, int *status)
+{
+        char byte;
+        int ws = 0;
+
+        while (waitpid(pid, &ws, 0) == -1 && errno == EINTR)
+                ;
+        while (read(ready, &byte, 1) == -1 && errno == EINTR)
+                ;
+        close(ready);
+        *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : TR_EXIT_ERROR;
+        if (*status == 0)
+                printf("%s\n", c->ref.id);
+        return 1;
+}
+
+static int detach(struct run_ctx *c, int *status, struct tr_err *e)
 {
         char path[PATH_MAX];
-        int log, ws;
+        int log, ready[2];
         pid_t pid;
 
         if (log_path(c, path, sizeof path) == -1)
@@ -211,23 +293,26 @@ static int detach(const struct run_ctx *c, int *status, struct tr_err *e)
         log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (log == -1)
                 return tr_err_sys(e, errno, "%s", path);
+        if (pipe2(ready, O_CLOEXEC) == -1) {
+                close(log);
+                return tr_err_sys(e, errno, "pipe");
+        }
         fflush(NULL);
         pid = fork();
-        if (pid == -1) {
+        if (pid != 0) {
                 close(log);
+                close(ready[1]);
+                if (pid > 0)
+                        return detach_parent(c, pid, ready[0], status);
+                close(ready[0]);
                 return tr_err_sys(e, errno, "fork");
         }
-        if (pid > 0) {
-                close(log);
-                waitpid(pid, &ws, 0);
-                *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : TR_EXIT_ERROR;
-                if (*status == 0)
-                        printf("%s\n", c->ref.id);
-                return 1;
-        }
+        close(ready[0]);
+        c->ready_fd = ready[1];
         setsid();
-        if (fork() != 0)
-                _exit(0); /* the session leader goes; its child can never get a terminal */
+        pid = fork();
+        if (pid != 0) /* the session leader goes; its child can never get a terminal */
+                _exit(pid == -1 ? TR_EXIT_ERROR : 0);
         int null = open("/dev/null", O_RDONLY);
         dup2(null, STDIN_FILENO);
         dup2(log, STDOUT_FILENO);
@@ -262,7 +347,9 @@ static int supervise(struct run_ctx *c)
             .timeout_signal = o->timeout_signal,
             .kill_after_ms = o->kill_after_ms,
             .heartbeat_ms = o->heartbeat_ms,
+            .running_delay_ms = o->detach ? 0 : RUNNING_DELAY_MS,
             .on_start = on_start,
+            .on_running = on_running,
             .on_heartbeat = on_heartbeat,
             .ctx = c,
         };
@@ -280,6 +367,8 @@ static int supervise(struct run_ctx *c)
                 return TR_EXIT_ERROR;
         }
         fill_info(c);
+        if (o->github && tr_github_active())
+                tr_github_group_begin(o->argv);
         if (tr_supervise(&so, &tail, &out, &e) == -1) {
                 tr_warn_err(&e);
                 tr_tail_free(&tail);
@@ -292,7 +381,7 @@ static int supervise(struct run_ctx *c)
 
 int tr_run(const struct tr_run_opts *o)
 {
-        struct run_ctx c = {.o = o, .tracked = 1};
+        struct run_ctx c = {.o = o, .tracked = 1, .ready_fd = -1};
         struct tr_err e;
         int status = TR_EXIT_ERROR;
 

@@ -125,7 +125,7 @@ Test(cmd_detach, log_option_names_the_log)
  * at once with the old result. Disabled until run.c's detach waits for the
  * running record (reported to the lead).
  */
-Test(cmd_detach, wait_right_after_a_detached_rerun_sees_the_new_run, .disabled = true)
+Test(cmd_detach, wait_right_after_a_detached_rerun_sees_the_new_run)
 {
         char *out;
 
