@@ -232,6 +232,8 @@ int tr_run_parse(int argc, char **argv, struct tr_run_opts *o)
         o->timeout_signal = SIGTERM;
         o->store.lock_timeout_ms = -1;
         optind = 1;
+        /* getopt's own messages name argv[0], which is "run" or a path: make them say taskrun. */
+        argv[0] = (char *)"taskrun";
         /* '+': options end at the command, whose own options are not ours. */
         while ((c = getopt_long(argc, argv, "+t:s:k:gqdhV", run_options, NULL)) != -1) {
                 if (c == 'h') {

@@ -5,6 +5,7 @@
  * handling happens in the loop, never in a raw handler.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,6 @@
 
 #include <ev.h>
 
-#include "taskrun/atomic.h"
 #include "taskrun/procinfo.h"
 #include "taskrun/supervise.h"
 
@@ -37,7 +37,7 @@ struct supervisor {
         struct stream out, err;
         ev_child child_w;
         ev_signal sig_w[NFORWARDED];
-        ev_timer timeout_w, kill_w, heartbeat_w;
+        ev_timer timeout_w, kill_w, heartbeat_w, running_w;
         int status, ended, timed_out;
         uint64_t heartbeat_bytes; /* tail->total at the last heartbeat */
         char *buf;
@@ -57,6 +57,31 @@ static void stream_close(struct ev_loop *loop, struct stream *st)
         st->w.fd = -1;
 }
 
+/*
+ * Write all of buf. Our stdout may be non-blocking: O_NONBLOCK belongs to the
+ * open file, which we share with whoever gave it to us. Then a full pipe means
+ * wait until it drains, as a blocking write would, never drop output.
+ */
+static int pass_through(int fd, const char *buf, size_t n)
+{
+        while (n > 0) {
+                ssize_t w = write(fd, buf, n);
+                if (w >= 0) {
+                        buf += w;
+                        n -= (size_t)w;
+                        continue;
+                }
+                if (errno == EAGAIN) {
+                        struct pollfd p = {.fd = fd, .events = POLLOUT};
+                        if (poll(&p, 1, -1) == -1 && errno != EINTR)
+                                return -1;
+                } else if (errno != EINTR) {
+                        return -1;
+                }
+        }
+        return 0;
+}
+
 /* Pass bytes through. If our side of the pipe is gone, close the child's read
  * end too, so it gets SIGPIPE as it would have without us in between. */
 static void stream_forward(struct ev_loop *loop, struct supervisor *s, struct stream *st, size_t n)
@@ -64,7 +89,7 @@ static void stream_forward(struct ev_loop *loop, struct supervisor *s, struct st
         tr_tail_feed(s->tail, s->buf, n);
         if (s->o->quiet || st->broken)
                 return;
-        if (tr_write_all(st->to_fd, s->buf, n) == -1) {
+        if (pass_through(st->to_fd, s->buf, n) == -1) {
                 st->broken = 1;
                 if (errno == EPIPE)
                         stream_close(loop, st);
@@ -180,6 +205,14 @@ static void on_heartbeat(struct ev_loop *loop, ev_timer *w, int revents)
         s->o->on_heartbeat(s->o->ctx, s->tail);
 }
 
+static void on_running(struct ev_loop *loop, ev_timer *w, int revents)
+{
+        struct supervisor *s = w->data;
+        (void)loop;
+        (void)revents;
+        s->o->on_running(s->o->ctx);
+}
+
 static void stream_start(struct ev_loop *loop, struct supervisor *s, struct stream *st, int fd,
                          int to_fd)
 {
@@ -215,6 +248,10 @@ static void start_watchers(struct ev_loop *loop, struct supervisor *s)
         s->heartbeat_w.data = s;
         if (o->heartbeat_ms > 0)
                 ev_timer_start(loop, &s->heartbeat_w);
+        ev_timer_init(&s->running_w, on_running, o->running_delay_ms / 1000.0, 0);
+        s->running_w.data = s;
+        if (o->on_running != NULL && s->child.exec_errno == 0)
+                ev_timer_start(loop, &s->running_w);
 }
 
 static void stop_watchers(struct ev_loop *loop, struct supervisor *s)
@@ -227,6 +264,7 @@ static void stop_watchers(struct ev_loop *loop, struct supervisor *s)
         ev_timer_stop(loop, &s->timeout_w);
         ev_timer_stop(loop, &s->kill_w);
         ev_timer_stop(loop, &s->heartbeat_w);
+        ev_timer_stop(loop, &s->running_w);
 }
 
 static void fill_outcome(const struct supervisor *s, int64_t start_ms, struct tr_outcome *out)
@@ -252,6 +290,23 @@ int tr_outcome_status(const struct tr_outcome *out)
         return out->exit_code;
 }
 
+/*
+ * Between the fork and ev_signal_start, a signal meant for the command would
+ * kill us by its default action and leave the command running unwatched:
+ * hold those signals back until the watchers take them. The child starts
+ * with the mask taskrun was given (o->spawn.mask), not this one. The same
+ * holds once the command has ended and the watchers are stopped.
+ */
+static void hold_forwarded(sigset_t *old)
+{
+        sigset_t set;
+
+        sigemptyset(&set);
+        for (size_t i = 0; i < NFORWARDED; i++)
+                sigaddset(&set, forwarded[i]);
+        sigprocmask(SIG_BLOCK, &set, old);
+}
+
 int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct tr_outcome *out,
                  struct tr_err *e)
 {
@@ -259,6 +314,7 @@ int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct
         struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
         struct supervisor s = {.o = o, .tail = tail};
         int64_t start_ms;
+        sigset_t mask;
 
         if (loop == NULL)
                 return tr_err_set(e, 0, "libev: cannot initialise the event loop");
@@ -266,15 +322,24 @@ int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct
         if (s.buf == NULL)
                 return tr_err_sys(e, errno, "output buffer");
         start_ms = tr_monotonic_ms();
+        hold_forwarded(&mask);
         if (tr_spawn(&o->spawn, &s.child, e) == -1) {
+                sigprocmask(SIG_SETMASK, &mask, NULL);
                 free(s.buf);
                 return -1;
         }
         start_watchers(loop, &s);
+        sigprocmask(SIG_SETMASK, &mask, NULL);
         if (s.child.exec_errno == 0 && o->on_start != NULL)
                 o->on_start(o->ctx, &s.child);
         while (!s.ended)
                 ev_run(loop, 0);
+        /*
+         * A signal to forward now has no one to go to, and stopping the
+         * watchers gives it back its default action: it would kill us before
+         * the end is recorded. Hold such signals for the rest of our life.
+         */
+        hold_forwarded(&mask);
         stop_watchers(loop, &s);
         if (o->spawn.foreground)
                 tcsetpgrp(STDIN_FILENO, getpgrp()); /* take the terminal back */

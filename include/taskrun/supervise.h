@@ -20,9 +20,12 @@ struct tr_supervise_opts {
 	int timeout_signal;    /* sent when the timeout expires */
 	int64_t kill_after_ms; /* then SIGKILL this much later; 0: never */
 	int64_t heartbeat_ms;  /* 0: no heartbeats */
+	int64_t running_delay_ms; /* on_running this long after the start */
 
 	/* Called once the command runs (pid known), and at each heartbeat with new output. */
 	void (*on_start)(void *ctx, const struct tr_child *child);
+	/* Called once the command has run for running_delay_ms, unless it ended sooner. */
+	void (*on_running)(void *ctx);
 	void (*on_heartbeat)(void *ctx, const struct tr_tail *tail);
 	void *ctx;
 };
