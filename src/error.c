@@ -4,15 +4,20 @@
 
 #include "taskrun/error.h"
 
+static void err_vset(struct tr_err *e, int errnum, const char *fmt, va_list ap)
+{
+        e->errnum = errnum;
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+}
+
 int tr_err_set(struct tr_err *e, int errnum, const char *fmt, ...)
 {
         va_list ap;
 
         if (e == NULL)
                 return -1;
-        e->errnum = errnum;
         va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        err_vset(e, errnum, fmt, ap);
         va_end(ap);
         return -1;
 }
@@ -24,9 +29,8 @@ int tr_err_sys(struct tr_err *e, int errnum, const char *fmt, ...)
 
         if (e == NULL)
                 return -1;
-        e->errnum = errnum;
         va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        err_vset(e, errnum, fmt, ap);
         va_end(ap);
         len = strlen(e->msg);
         snprintf(e->msg + len, sizeof e->msg - len, ": %s", strerror(errnum));
