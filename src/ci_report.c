@@ -9,8 +9,6 @@
 #include "taskrun/atomic.h"
 #include "taskrun/ci.h"
 
-#define SUMMARY_LINES 20 /* output lines in the GitHub step summary */
-
 static json_object *argv_json(char *const *argv)
 {
         json_object *a = json_object_new_array();

@@ -44,7 +44,8 @@ static void usage(FILE *f)
               "         -h, --help               this help\n",
               f);
         tr_cmd_store_usage(f);
-        fputs("\nexit status: 0 listed (also when files were skipped); 1 the list cannot be\n"
+        fputs("         (--file does not apply: list reads a whole list directory)\n"
+              "\nexit status: 0 listed (also when files were skipped); 1 the list cannot be\n"
               "read; 2 usage error.\n",
               f);
 }

@@ -112,6 +112,16 @@ static void strip_result_block(json_object *task)
                                        json_object_new_string_len(text, (int)(mark - text)));
 }
 
+/* An earlier run's result, which a new run's record must not inherit. */
+static void clear_result(json_object *block)
+{
+        static const char *const keys[] = {"exit_code",   "signal",      "timed_out", "ended_at",
+                                           "duration_ms", "output_tail", "last_line", "error"};
+
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+                json_object_object_del(block, keys[i]);
+}
+
 static json_object *argv_array(char *const *argv)
 {
         json_object *a = json_object_new_array();
@@ -128,6 +138,7 @@ int tr_report_start(json_object *task, void *arg, struct tr_err *e)
         json_object *b = block_of(task, r->schema, 1);
         (void)e;
 
+        clear_result(b); /* a no-op on the fresh block of a Claude list; needed at top level */
         set_str(task, "status", "in_progress");
         if (r->schema == TR_SCHEMA_CLAUDE) {
                 char *cmd = tr_argv_join(in->argv, 120), form[160];

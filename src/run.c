@@ -83,7 +83,9 @@ static int select_task(struct run_ctx *c, struct tr_err *e)
         else
                 r = tr_task_create(&c->store, task, &c->ref, e);
         json_object_put(task);
-        if (r == 0 && o->task_id == NULL && c->store.schema == TR_SCHEMA_CLAUDE && !o->detach)
+        /* --detach prints the id on stdout; --quiet says nothing unless the command fails. */
+        if (r == 0 && o->task_id == NULL && c->store.schema == TR_SCHEMA_CLAUDE && !o->detach &&
+            !o->quiet)
                 fprintf(stderr, "taskrun: task %s\n", c->ref.id);
         return r < 0 ? -1 : 0;
 }

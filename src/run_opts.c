@@ -83,7 +83,11 @@ void tr_run_usage(FILE *f)
             "         -d, --detach       run in the background; print the task id and return\n"
             "             --log PATH     output of a detached run (default: beside the task)\n"
             "         -h, --help         this help\n"
-            "         -V, --version      print the version\n",
+            "         -V, --version      print the version\n"
+            "\n"
+            "exit status: the command's, or 128+N if signal N ended it; 124 --timeout\n"
+            "expired; 125 taskrun's own error (or a task file error with --strict);\n"
+            "126 command not executable; 127 command not found; --detach: 0 started.\n",
             f);
 }
 

@@ -102,8 +102,12 @@ static int write_new(const struct tr_store *s, const struct tr_task_ref *ref, js
 
         if (tr_task_check_status(s, task, e) == -1)
                 return -1;
+        json_object *id;
         if (s->schema == TR_SCHEMA_CLAUDE)
                 json_object_object_add(task, "id", json_object_new_string(ref->id));
+        else if (json_object_object_get_ex(task, "id", &id) &&
+                 json_object_is_type(id, json_type_string) && *json_object_get_string(id) == '\0')
+                json_object_object_del(task, "id"); /* a plain file has no list id to give */
         /* Adopting is the common case for a rerun: don't write a temp file for nothing. */
         if ((flags & TR_CREATE_ADOPT) && access(ref->path, F_OK) == 0)
                 return 1;

@@ -1,0 +1,200 @@
+# fish completion for taskrun(1).
+# Installed as share/fish/vendor_completions.d/taskrun.fish.
+
+# Run-form options that take an argument. The list must start with a short
+# option: __fish_complete_subcommand reads leading --words as its own flags.
+set -g __taskrun_run_args -t --task -s --subject --description --list --dir --file \
+    --lock-timeout --on-fail -k --kill-after --timeout --signal --tail --heartbeat \
+    --summary --log
+
+# The command word (create, update, show, list, wait, reap) if one was given.
+function __taskrun_subcommand
+    set -l tokens (commandline -opc)
+    if set -q tokens[2]; and contains -- $tokens[2] create update show list wait reap
+        echo $tokens[2]
+        return 0
+    end
+    return 1
+end
+
+function __taskrun_using -a cmd
+    set -l sub (__taskrun_subcommand)
+    test "$sub" = "$cmd"
+end
+
+# True in the run form while taskrun's own options are still being typed.
+function __taskrun_run_options
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    if set -q tokens[1]; and contains -- $tokens[1] create update show list wait reap
+        return 1
+    end
+    if set -q tokens[1]; and test "$tokens[1]" = run
+        set -e tokens[1]
+    end
+    set -l skip 0
+    for t in $tokens
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        switch $t
+            case --
+                return 1
+            case '--*=*'
+            case '-*'
+                contains -- $t $__taskrun_run_args; and set skip 1
+            case '*'
+                return 1
+        end
+    end
+    return 0
+end
+
+# True for the first word: a command word may go there.
+function __taskrun_first_word
+    test (count (commandline -opc)) -eq 1
+end
+
+# The wrapped command and its arguments, completed by their own completions.
+function __taskrun_complete_command
+    set -l tokens (commandline -opc)
+    set -l skip 1
+    if set -q tokens[2]; and test "$tokens[2]" = run
+        set skip 2
+    end
+    __fish_complete_subcommand --fcs-skip=$skip $__taskrun_run_args
+end
+
+# The task list directory the typed options (or the environment) name.
+function __taskrun_list_dir
+    set -l tokens (commandline -opc)
+    set -l dir
+    set -l list
+    set -l n (count $tokens)
+    for i in (seq 2 $n)
+        set -l next (math $i + 1)
+        switch $tokens[$i]
+            case --
+                break
+            case --dir
+                test $next -le $n; and set dir $tokens[$next]
+            case '--dir=*'
+                set dir (string replace -- --dir= '' $tokens[$i])
+            case --list
+                test $next -le $n; and set list $tokens[$next]
+            case '--list=*'
+                set list (string replace -- --list= '' $tokens[$i])
+        end
+    end
+    if test -n "$dir"
+        string replace -r -- '^~' $HOME $dir
+        return
+    end
+    test -n "$list"; or set list $CLAUDE_CODE_TASK_LIST_ID
+    test -n "$list"; or return
+    set -l config $CLAUDE_CONFIG_DIR
+    test -n "$config"; or set config $HOME/.claude
+    echo $config/tasks/$list
+end
+
+function __taskrun_ids
+    set -l dir (__taskrun_list_dir)
+    test -n "$dir"; and test -d "$dir"; or return
+    for f in $dir/*.json
+        string replace -r -- '^.*/(.*)\.json$' '$1' $f
+    end
+end
+
+function __taskrun_lists
+    set -l config $CLAUDE_CONFIG_DIR
+    test -n "$config"; or set config $HOME/.claude
+    for d in $config/tasks/*/
+        basename $d
+    end
+end
+
+function __taskrun_statuses
+    printf '%s\n' pending in_progress completed
+    set -l tokens (commandline -opc)
+    string match -q -- '--file*' $tokens; and echo failed
+end
+
+complete -c taskrun -f
+
+# The first word: a command word, or (as any word of the run form) the command.
+complete -c taskrun -n __taskrun_first_word -a create -d 'Create a task and print its id'
+complete -c taskrun -n __taskrun_first_word -a update -d 'Change fields of a task'
+complete -c taskrun -n __taskrun_first_word -a show -d 'Show a task'
+complete -c taskrun -n __taskrun_first_word -a list -d 'List the tasks of a list'
+complete -c taskrun -n __taskrun_first_word -a wait -d 'Wait until tasks are done'
+complete -c taskrun -n __taskrun_first_word -a reap -d 'Mark tasks whose process is gone as lost'
+complete -c taskrun -n __taskrun_first_word -a run -d 'Run a command (as with no command word)'
+complete -c taskrun -n 'not __taskrun_subcommand' -a '(__taskrun_complete_command)'
+
+# The run form.
+set -l run __taskrun_run_options
+complete -c taskrun -n $run -s t -l task -x -a '(__taskrun_ids)' -d 'Update task ID'
+complete -c taskrun -n $run -l create -d 'Create --task ID if it does not exist'
+complete -c taskrun -n $run -s s -l subject -x -d 'Subject of a new task'
+complete -c taskrun -n $run -l description -x -d 'Description of a new task'
+complete -c taskrun -n $run -l on-fail -x -a 'in_progress pending' -d 'Status of a failed Claude task'
+complete -c taskrun -n $run -l strict -d 'Task file errors make taskrun fail (125)'
+complete -c taskrun -n $run -s k -l kill-after -x -d 'SIGKILL this long after the timeout signal'
+complete -c taskrun -n $run -l timeout -x -d 'Stop the command after DURATION (124)'
+complete -c taskrun -n $run -l signal -x -a 'TERM INT HUP QUIT KILL USR1 USR2 ALRM' -d 'Signal sent on timeout'
+complete -c taskrun -n $run -s g -l group -d 'Forward signals to the process group'
+complete -c taskrun -n $run -l pty -d 'Run the command on a pseudo-terminal'
+complete -c taskrun -n $run -l tail -x -d 'Bytes of output kept for the task'
+complete -c taskrun -n $run -l heartbeat -x -d 'Progress updates at most this often'
+complete -c taskrun -n $run -s q -l quiet -d 'Show output only if the command fails'
+complete -c taskrun -n $run -l summary -r -F -d 'Write a JSON result object to FILE'
+complete -c taskrun -n $run -l github -d 'GitHub Actions: fold output, write step summary'
+complete -c taskrun -n $run -s d -l detach -d 'Run in the background; print the task id'
+complete -c taskrun -n $run -l log -r -F -d 'Output of a detached run'
+complete -c taskrun -n $run -s V -l version -d 'Print the version'
+
+# Options every form takes.
+set -l store "$run; or __taskrun_subcommand"
+complete -c taskrun -n $store -s h -l help -d 'Show help'
+complete -c taskrun -n $store -l list -x -a '(__taskrun_lists)' -d 'Task list'
+complete -c taskrun -n $store -l dir -x -a '(__fish_complete_directories)' -d 'Task list directory'
+complete -c taskrun -n $store -l file -r -F -d 'A plain JSON task file'
+complete -c taskrun -n $store -l follow-symlinks -d 'Allow a symlinked task file or list directory'
+complete -c taskrun -n $store -l lock-timeout -x -d 'Give up waiting for a lock after DURATION'
+
+# create
+complete -c taskrun -n '__taskrun_using create' -s s -l subject -x -d Subject
+complete -c taskrun -n '__taskrun_using create' -l description -x -d Description
+complete -c taskrun -n '__taskrun_using create' -l active-form -x -d 'activeForm, shown while in progress'
+complete -c taskrun -n '__taskrun_using create' -l blocked-by -x -a '(__taskrun_ids)' -d 'A task that blocks this one'
+complete -c taskrun -n '__taskrun_using create' -l id -x -d 'This id instead of the next free one'
+complete -c taskrun -n '__taskrun_using create' -l set-meta -x -d 'Set metadata.KEY to a JSON value'
+
+# update
+complete -c taskrun -n '__taskrun_using update' -a '(__taskrun_ids)'
+complete -c taskrun -n '__taskrun_using update' -l status -x -a '(__taskrun_statuses)' -d Status
+complete -c taskrun -n '__taskrun_using update' -s s -l subject -x -d Subject
+complete -c taskrun -n '__taskrun_using update' -l description -x -d 'Description (replaced whole)'
+complete -c taskrun -n '__taskrun_using update' -l active-form -x -d activeForm
+complete -c taskrun -n '__taskrun_using update' -l owner -x -d Owner
+complete -c taskrun -n '__taskrun_using update' -l set-meta -x -d 'Set metadata.KEY to a JSON value'
+complete -c taskrun -n '__taskrun_using update' -l unset-meta -x -d 'Delete metadata.KEY'
+
+# show
+complete -c taskrun -n '__taskrun_using show' -a '(__taskrun_ids)'
+complete -c taskrun -n '__taskrun_using show' -l json -d 'The task JSON as stored'
+
+# list
+complete -c taskrun -n '__taskrun_using list' -l json -d 'A JSON array of the tasks'
+complete -c taskrun -n '__taskrun_using list' -l status -x -a '(__taskrun_statuses)' -d 'Only tasks with this status'
+
+# wait
+complete -c taskrun -n '__taskrun_using wait' -a '(__taskrun_ids)'
+complete -c taskrun -n '__taskrun_using wait' -l timeout -x -d 'Give up after DURATION'
+complete -c taskrun -n '__taskrun_using wait' -l any -d 'Return when the first task is done'
+complete -c taskrun -n '__taskrun_using wait' -l wait-missing -d 'Wait for a task that does not exist'
+complete -c taskrun -n '__taskrun_using wait' -s q -l quiet -d 'Print nothing on stdout'
+
+# reap
+complete -c taskrun -n '__taskrun_using reap' -s n -l dry-run -d 'Print what would be done; change nothing'
