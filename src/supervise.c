@@ -16,6 +16,7 @@
 #include <ev.h>
 
 #include "taskrun/procinfo.h"
+#include "taskrun/sink.h"
 #include "taskrun/supervise.h"
 
 #define READ_CHUNK (128 * 1024)
@@ -24,10 +25,13 @@
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 #define NFORWARDED (sizeof forwarded / sizeof forwarded[0])
 
+/* One of the command's output streams: read from its pipe, passed to a sink.
+ * While the sink is full we stop reading, so the command feels the reader's
+ * pace as it would without us, but the loop goes on. */
 struct stream {
-        ev_io w;
-        int to_fd;  /* where its bytes go: our stdout or stderr */
-        int broken; /* that fd failed (EPIPE, EBADF...): stop passing through */
+        ev_io w;             /* the command's side: readable */
+        ev_io sink_w;        /* our side: writable again */
+        struct tr_sink sink; /* our stdout or stderr */
 };
 
 struct supervisor {
@@ -39,6 +43,7 @@ struct supervisor {
         ev_signal sig_w[NFORWARDED];
         ev_timer timeout_w, kill_w, heartbeat_w, running_w;
         int status, ended, timed_out;
+        int64_t exit_ms;
         uint64_t heartbeat_bytes; /* tail->total at the last heartbeat */
         char *buf;
 };
@@ -57,43 +62,35 @@ static void stream_close(struct ev_loop *loop, struct stream *st)
         st->w.fd = -1;
 }
 
-/*
- * Write all of buf. Our stdout may be non-blocking: O_NONBLOCK belongs to the
- * open file, which we share with whoever gave it to us. Then a full pipe means
- * wait until it drains, as a blocking write would, never drop output.
- */
-static int pass_through(int fd, const char *buf, size_t n)
-{
-        while (n > 0) {
-                ssize_t w = write(fd, buf, n);
-                if (w >= 0) {
-                        buf += w;
-                        n -= (size_t)w;
-                        continue;
-                }
-                if (errno == EAGAIN) {
-                        struct pollfd p = {.fd = fd, .events = POLLOUT};
-                        if (poll(&p, 1, -1) == -1 && errno != EINTR)
-                                return -1;
-                } else if (errno != EINTR) {
-                        return -1;
-                }
-        }
-        return 0;
-}
-
-/* Pass bytes through. If our side of the pipe is gone, close the child's read
- * end too, so it gets SIGPIPE as it would have without us in between. */
+/* Pass bytes through. If our reader is gone, close the command's pipe too,
+ * so it gets SIGPIPE as it would have without us in between. */
 static void stream_forward(struct ev_loop *loop, struct supervisor *s, struct stream *st, size_t n)
 {
         tr_tail_feed(s->tail, s->buf, n);
-        if (s->o->quiet || st->broken)
+        if (s->o->quiet || st->sink.broken)
                 return;
-        if (pass_through(st->to_fd, s->buf, n) == -1) {
-                st->broken = 1;
-                if (errno == EPIPE)
-                        stream_close(loop, st);
+        int r = tr_sink_write(&st->sink, s->buf, n);
+        if (r == 1) {
+                ev_io_stop(loop, &st->w);
+                ev_io_start(loop, &st->sink_w);
+        } else if (r == -1 && errno == EPIPE) {
+                stream_close(loop, st);
         }
+}
+
+static void on_sink_writable(struct ev_loop *loop, ev_io *w, int revents)
+{
+        struct stream *st = w->data;
+        int r = tr_sink_flush(&st->sink);
+        (void)revents;
+
+        if (r == 1)
+                return;
+        ev_io_stop(loop, w);
+        if (r == -1 && errno == EPIPE)
+                stream_close(loop, st);
+        else if (st->w.fd >= 0)
+                ev_io_start(loop, &st->w);
 }
 
 /* One read; 1 if more may follow now, 0 if drained or closed. */
@@ -119,10 +116,16 @@ static void on_output(struct ev_loop *loop, ev_io *w, int revents)
         stream_read(loop, w->data, (struct stream *)w);
 }
 
+/* At the end nothing else waits on the loop, so the sink may block here. */
 static void drain(struct ev_loop *loop, struct supervisor *s, struct stream *st)
 {
-        for (int i = 0; i < DRAIN_READS && st->w.fd >= 0 && stream_read(loop, s, st); i++)
-                ;
+        for (int i = 0; i < DRAIN_READS && st->w.fd >= 0; i++) {
+                tr_sink_drain(&st->sink);
+                if (!stream_read(loop, s, st))
+                        break;
+        }
+        tr_sink_drain(&st->sink);
+        ev_io_stop(loop, &st->sink_w);
         stream_close(loop, st);
 }
 
@@ -153,6 +156,7 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
                 return; /* continued */
         s->status = st;
         s->ended = 1;
+        s->exit_ms = tr_monotonic_ms(); /* before draining, which may wait for our reader */
         /* The exit is the end even if a grandchild holds the pipes: take what is there. */
         drain(loop, s, &s->out);
         drain(loop, s, &s->err);
@@ -213,10 +217,17 @@ static void on_running(struct ev_loop *loop, ev_timer *w, int revents)
         s->o->on_running(s->o->ctx);
 }
 
-static void stream_start(struct ev_loop *loop, struct supervisor *s, struct stream *st, int fd,
-                         int to_fd)
+static int stream_open_sink(struct stream *st, int to_fd)
 {
-        st->to_fd = to_fd;
+        if (tr_sink_open(&st->sink, to_fd, READ_CHUNK) == -1)
+                return -1;
+        ev_io_init(&st->sink_w, on_sink_writable, st->sink.fd, EV_WRITE);
+        st->sink_w.data = st;
+        return 0;
+}
+
+static void stream_start(struct ev_loop *loop, struct supervisor *s, struct stream *st, int fd)
+{
         ev_io_init(&st->w, on_output, fd, EV_READ);
         st->w.data = s;
         if (fd >= 0)
@@ -230,8 +241,8 @@ static void start_watchers(struct ev_loop *loop, struct supervisor *s)
         ev_child_init(&s->child_w, on_child, s->child.pid, 1);
         s->child_w.data = s;
         ev_child_start(loop, &s->child_w);
-        stream_start(loop, s, &s->out, s->child.out_fd, STDOUT_FILENO);
-        stream_start(loop, s, &s->err, s->child.err_fd, STDERR_FILENO);
+        stream_start(loop, s, &s->out, s->child.out_fd);
+        stream_start(loop, s, &s->err, s->child.err_fd);
         for (size_t i = 0; i < NFORWARDED; i++) {
                 ev_signal_init(&s->sig_w[i], on_signal, forwarded[i]);
                 s->sig_w[i].data = s;
@@ -259,6 +270,10 @@ static void stop_watchers(struct ev_loop *loop, struct supervisor *s)
         ev_child_stop(loop, &s->child_w);
         stream_close(loop, &s->out);
         stream_close(loop, &s->err);
+        ev_io_stop(loop, &s->out.sink_w);
+        ev_io_stop(loop, &s->err.sink_w);
+        tr_sink_close(&s->out.sink);
+        tr_sink_close(&s->err.sink);
         for (size_t i = 0; i < NFORWARDED; i++)
                 ev_signal_stop(loop, &s->sig_w[i]);
         ev_timer_stop(loop, &s->timeout_w);
@@ -276,7 +291,7 @@ static void fill_outcome(const struct supervisor *s, int64_t start_ms, struct tr
                 out->signal = WTERMSIG(s->status);
         else
                 out->exit_code = WEXITSTATUS(s->status);
-        out->duration_ms = tr_monotonic_ms() - start_ms;
+        out->duration_ms = s->exit_ms - start_ms;
 }
 
 int tr_outcome_status(const struct tr_outcome *out)
@@ -319,12 +334,19 @@ int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct
         if (loop == NULL)
                 return tr_err_set(e, 0, "libev: cannot initialise the event loop");
         s.buf = malloc(READ_CHUNK);
-        if (s.buf == NULL)
-                return tr_err_sys(e, errno, "output buffer");
+        if (s.buf == NULL || stream_open_sink(&s.out, STDOUT_FILENO) == -1 ||
+            stream_open_sink(&s.err, STDERR_FILENO) == -1) {
+                tr_sink_close(&s.out.sink);
+                tr_sink_close(&s.err.sink);
+                free(s.buf);
+                return tr_err_sys(e, ENOMEM, "output buffer");
+        }
         start_ms = tr_monotonic_ms();
         hold_forwarded(&mask);
         if (tr_spawn(&o->spawn, &s.child, e) == -1) {
                 sigprocmask(SIG_SETMASK, &mask, NULL);
+                tr_sink_close(&s.out.sink);
+                tr_sink_close(&s.err.sink);
                 free(s.buf);
                 return -1;
         }
