@@ -1,4 +1,5 @@
 /* Reading task files, writing them back in Claude's format, and the locked update. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -36,6 +37,97 @@ static json_object *syntax_error(struct tr_err *e, const char *text, size_t offs
  * beyond 64 bits to the nearest one it can hold. Rewriting such a file would
  * change values nobody touched, so it is refused instead.
  */
+/* The offset of the first byte from i on that is not JSON whitespace. */
+static size_t skip_ws(const char *text, size_t i, size_t len)
+{
+        while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
+                i++;
+        return i;
+}
+
+/* "dXXX" with its second digit among range: a UTF-16 surrogate's hex digits. */
+static int is_surrogate(const char *p, const char *range)
+{
+        return (p[0] == 'd' || p[0] == 'D') && p[1] != '\0' && strchr(range, p[1]) != NULL &&
+               isxdigit((unsigned char)p[2]) && isxdigit((unsigned char)p[3]);
+}
+
+/*
+ * The escape after a backslash at text[i]: how many bytes it spans, so a
+ * surrogate pair is taken whole, or -1 for a lone surrogate. Other escapes
+ * count one byte; json-c judges them.
+ */
+static int escape_span(const char *text, size_t i, size_t len)
+{
+        static const char high[] = "89abAB", low[] = "cdefCDEF";
+
+        if (text[i] != 'u' || i + 5 > len)
+                return 1;
+        if (is_surrogate(text + i + 1, low))
+                return -1;
+        if (!is_surrogate(text + i + 1, high))
+                return 1;
+        if (i + 11 > len || text[i + 5] != '\\' || text[i + 6] != 'u' ||
+            !is_surrogate(text + i + 7, low))
+                return -1;
+        return 11;
+}
+
+static int digits_around(const char *text, size_t i, size_t len)
+{
+        return i > 0 && isdigit((unsigned char)text[i - 1]) && i + 1 < len &&
+               isdigit((unsigned char)text[i + 1]);
+}
+
+/* A number's integer part starting with 0 and more digits ("-037"); exponents may. */
+static int leading_zero(const char *text, size_t i, size_t len)
+{
+        size_t j = i;
+
+        if (text[i] != '0' || i + 1 >= len || !isdigit((unsigned char)text[i + 1]))
+                return 0;
+        if (j > 0 && (text[j - 1] == '-' || text[j - 1] == '+'))
+                j--;
+        return j == 0 || !(isdigit((unsigned char)text[j - 1]) || text[j - 1] == '.' ||
+                           text[j - 1] == 'e' || text[j - 1] == 'E');
+}
+
+/*
+ * What json-c's strict mode still lets through and JSON.parse does not: raw
+ * control characters inside strings, and numbers like "1.", "-.5", "1.e5" or "-037". Also
+ * lone UTF-16 surrogates, which json-c would turn into U+FFFD. A file with
+ * any of these is refused rather than silently changed.
+ */
+static int lexical_check(const char *text, size_t len, struct tr_err *e)
+{
+        int in_string = 0;
+
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)text[i];
+                const char *why = NULL;
+                int span;
+
+                if (in_string && c == '\\' && i + 1 < len) {
+                        if ((span = escape_span(text, i + 1, len)) == -1)
+                                why = "lone UTF-16 surrogate";
+                        else
+                                i += (size_t)span;
+                } else if (c == '"')
+                        in_string = !in_string;
+                else if (c < 0x20 && (in_string || (c != '\t' && c != '\n' && c != '\r')))
+                        why = "control character";
+                else if (!in_string && c == '.' && !digits_around(text, i, len))
+                        why = "a '.' needs digits on both sides";
+                else if (!in_string && leading_zero(text, i, len))
+                        why = "leading zero";
+                if (why != NULL) {
+                        syntax_error(e, text, i, why);
+                        return -1;
+                }
+        }
+        return 0;
+}
+
 static const char *unfaithful_value(json_object *v)
 {
         switch (json_object_get_type(v)) {
@@ -87,7 +179,7 @@ static json_object *parse_strict(const char *text, size_t len, struct tr_err *e)
                         tr_err_set(e, EINVAL, "invalid JSON: unexpected end of file (truncated?)");
                 else
                         syntax_error(e, text, used, json_tokener_error_desc(err));
-        } else if (strspn(text + used, " \t\r\n") != len - used) {
+        } else if (skip_ws(text, used, len) != len) {
                 json_object_put(obj);
                 obj = syntax_error(e, text, used, "trailing data after the top-level value");
         }
@@ -97,18 +189,17 @@ static json_object *parse_strict(const char *text, size_t len, struct tr_err *e)
 
 json_object *tr_task_parse(const char *text, size_t len, struct tr_err *e)
 {
+        size_t start = skip_ws(text, 0, len);
         json_object *obj;
         const char *why;
 
-        if (strspn(text, " \t\r\n") == len) {
+        if (start == len) {
                 tr_err_set(e, EINVAL, "invalid JSON: empty file");
                 return NULL;
         }
-        /* Raw control bytes are valid nowhere in JSON; json-c lets them into strings. */
-        for (size_t i = 0; i < len; i++)
-                if ((unsigned char)text[i] < 0x20 && !strchr("\t\n\r", text[i]))
-                        return syntax_error(e, text, i, "control character");
-        if (text[strspn(text, " \t\r\n")] != '{') {
+        if (lexical_check(text, len, e) == -1)
+                return NULL;
+        if (text[start] != '{') {
                 tr_err_set(e, EINVAL, "not a task: top level is not a JSON object");
                 return NULL;
         }

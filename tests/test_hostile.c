@@ -403,6 +403,9 @@ Test(json, invalid_json_refused_and_untouched)
             "{\"a\":1.e5}",                         /* no fraction digits */
             "{\"a\":.5}",                           /* no integer digits */
             "{\"a\":+1}",                           /* plus sign */
+            "{\"a\":-037}",                         /* leading zero after a sign (fuzz) */
+            "{\"a\":-.750}",                        /* no integer digits after a sign (fuzz) */
+            "{\"a\":\"\\ude00\"}",                  /* lone low surrogate */
             "{\"a\":\"x\ty\"}",                     /* raw tab in a string */
             "{\"a\":\"x\ny\"}",                     /* raw newline in a string */
             "{\"a\":\"x\ry\"}",                     /* raw CR in a string */
