@@ -131,6 +131,22 @@ static json_object *argv_array(char *const *argv)
         return a;
 }
 
+/* "Running make -j8", unless someone else chose the words: then theirs stay. */
+static void set_active_form(json_object *task, char *const *argv)
+{
+        json_object *cur;
+        char *cmd, form[160];
+
+        if (json_object_object_get_ex(task, "activeForm", &cur) &&
+            json_object_is_type(cur, json_type_string) && *json_object_get_string(cur) != '\0' &&
+            strncmp(json_object_get_string(cur), "Running ", 8) != 0)
+                return;
+        cmd = tr_argv_join(argv, 120);
+        snprintf(form, sizeof form, "Running %s", cmd ? cmd : argv[0]);
+        set_str(task, "activeForm", form);
+        free(cmd);
+}
+
 int tr_report_start(json_object *task, void *arg, struct tr_err *e)
 {
         const struct tr_report *r = arg;
@@ -141,10 +157,7 @@ int tr_report_start(json_object *task, void *arg, struct tr_err *e)
         clear_result(b); /* a no-op on the fresh block of a Claude list; needed at top level */
         set_str(task, "status", "in_progress");
         if (r->schema == TR_SCHEMA_CLAUDE) {
-                char *cmd = tr_argv_join(in->argv, 120), form[160];
-                snprintf(form, sizeof form, "Running %s", cmd ? cmd : in->argv[0]);
-                set_str(task, "activeForm", form);
-                free(cmd);
+                set_active_form(task, in->argv);
                 strip_result_block(task);
         }
         set_str(b, "state", tr_state_name(TR_STATE_RUNNING));

@@ -95,6 +95,22 @@ static int lock_list(const struct tr_store *s, struct tr_lock *lock, struct tr_e
         return tr_lock_acquire(lock, path, s->lock_timeout_ms, e);
 }
 
+/* A plain file is the user's own JSON: no empty id, blocks or blockedBy of a list's. */
+static void drop_list_bookkeeping(json_object *task)
+{
+        static const char *const keys[] = {"id", "blocks", "blockedBy"};
+
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+                json_object *v;
+                if (!json_object_object_get_ex(task, keys[i], &v))
+                        continue;
+                if ((json_object_is_type(v, json_type_string) &&
+                     *json_object_get_string(v) == '\0') ||
+                    (json_object_is_type(v, json_type_array) && json_object_array_length(v) == 0))
+                        json_object_object_del(task, keys[i]);
+        }
+}
+
 static int write_new(const struct tr_store *s, const struct tr_task_ref *ref, json_object *task,
                      int flags, struct tr_err *e)
 {
@@ -102,12 +118,10 @@ static int write_new(const struct tr_store *s, const struct tr_task_ref *ref, js
 
         if (tr_task_check_status(s, task, e) == -1)
                 return -1;
-        json_object *id;
         if (s->schema == TR_SCHEMA_CLAUDE)
                 json_object_object_add(task, "id", json_object_new_string(ref->id));
-        else if (json_object_object_get_ex(task, "id", &id) &&
-                 json_object_is_type(id, json_type_string) && *json_object_get_string(id) == '\0')
-                json_object_object_del(task, "id"); /* a plain file has no list id to give */
+        else
+                drop_list_bookkeeping(task);
         /* Adopting is the common case for a rerun: don't write a temp file for nothing. */
         if ((flags & TR_CREATE_ADOPT) && access(ref->path, F_OK) == 0)
                 return 1;

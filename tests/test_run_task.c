@@ -230,6 +230,45 @@ Test(run_task, file_mode_failure_writes_status_failed_at_top_level)
         json_object_put(t);
 }
 
+Test(run_task, file_mode_new_file_has_no_list_bookkeeping)
+{
+        json_object *t;
+
+        cr_assert_eq(run("\"$TR\" --file job.json -- true"), 0);
+        t = run_task("job.json");
+        cr_expect_null(th_get(t, "id"), "a plain file got an id");
+        cr_expect_null(th_get(t, "blocks"));
+        cr_expect_null(th_get(t, "blockedBy"));
+        json_object_put(t);
+}
+
+Test(run_task, file_mode_rerun_clears_the_previous_result)
+{
+        json_object *t;
+
+        cr_assert_eq(run("\"$TR\" --file job.json -- ./no-such-command"), 127);
+        cr_assert_eq(run("\"$TR\" --file job.json -- true"), 0);
+        t = run_task("job.json");
+        cr_expect_str_eq(th_get_string(t, "status"), "completed");
+        cr_expect_null(th_get(t, "error"), "the failed exec's error survived a good run");
+        cr_expect_eq(json_object_get_int(th_get(t, "exit_code")), 0);
+        json_object_put(t);
+}
+
+Test(run_task, active_form_chosen_by_someone_else_is_kept)
+{
+        json_object *t;
+
+        cr_assert_eq(mkdir("list", 0755), 0);
+        th_write_file("list/7.json", "{\"id\": \"7\", \"subject\": \"s\", \"description\": \"\", "
+                                     "\"activeForm\": \"Building the release\", \"status\": "
+                                     "\"pending\", \"blocks\": [], \"blockedBy\": []}");
+        cr_assert_eq(run("\"$TR\" --dir list --task 7 -- true"), 0);
+        t = run_task("list/7.json");
+        cr_expect_str_eq(th_get_string(t, "activeForm"), "Building the release");
+        json_object_put(t);
+}
+
 Test(run_task, file_mode_success_writes_status_completed)
 {
         json_object *t;
