@@ -333,8 +333,11 @@ Test(merge, keeps_unknown_fields_and_other_metadata_in_order)
         cr_assert_eq(patch_with(&store, &ref1, "{\"subject\": \"Build v2\"}", &e), 0, "%s", e.msg);
         char want[sizeof CLAUDE_TASK + 3];
         const char *at = strstr(CLAUDE_TASK, "\"Build\"");
-        snprintf(want, sizeof want, "%.*s\"Build v2\"%s", (int)(at - CLAUDE_TASK), CLAUDE_TASK,
-                 at + 7);
+        size_t head = (size_t)(at - CLAUDE_TASK);
+        /* The same text with "Build" become "Build v2", built by parts for -O0's sake. */
+        memcpy(want, CLAUDE_TASK, head);
+        strcpy(want + head, "\"Build v2\"");
+        strcat(want, at + 7);
         expect_file(task1, want);
 }
 
