@@ -2,6 +2,7 @@
  * Atomic replacement: temp file in the same directory, fsync, rename (or
  * link for exclusive creation), fsync the directory. Never truncate in place.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "taskrun/atomic.h"
@@ -123,4 +125,39 @@ int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
         if (!(flags & TR_ATOMIC_LAZY) && fsync_dir(dir) == -1)
                 return tr_err_sys(e, errno, "%s: fsync", dir);
         return 0;
+}
+
+/* ".BASE.tmp.XXXXXX", as write_temp names them; any BASE when base is NULL. */
+static int is_temp_of(const char *name, const char *base)
+{
+        size_t n = strlen(name), b;
+
+        if (name[0] != '.' || n < 1 + 11 || memcmp(name + n - 11, ".tmp.", 5) != 0)
+                return 0;
+        if (base == NULL)
+                return 1;
+        b = strlen(base);
+        return n == 1 + b + 11 && memcmp(name + 1, base, b) == 0;
+}
+
+int tr_atomic_sweep(const char *dir, const char *base, int dry_run)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        time_t cutoff = time(NULL) - TR_ATOMIC_ORPHAN_MS / 1000;
+        int count = 0;
+
+        if (d == NULL)
+                return -1;
+        while ((de = readdir(d)) != NULL) {
+                struct stat st;
+                if (!is_temp_of(de->d_name, base) ||
+                    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+                    !S_ISREG(st.st_mode) || st.st_mtime > cutoff)
+                        continue;
+                if (dry_run || unlinkat(dirfd(d), de->d_name, 0) == 0)
+                        count++;
+        }
+        closedir(d);
+        return count;
 }

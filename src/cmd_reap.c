@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "taskrun/atomic.h"
 #include "taskrun/cli.h"
 #include "taskrun/cmd.h"
 #include "taskrun/procinfo.h"
@@ -47,7 +48,8 @@ static void usage(FILE *f)
               "the end of its description; its status stays (a --file task: failed).\n"
               "Tasks of other hosts and tasks whose process is alive are left alone.\n"
               "Prints \"ID: lost (reason)\" for each task marked, \"ID: left alone (reason)\"\n"
-              "for each running task it cannot judge.\n"
+              "for each running task it cannot judge. Also removes temp files that writers\n"
+              "killed mid-write left behind (.ID.json.tmp.*, older than ten minutes).\n"
               "\n"
               "         -n, --dry-run            print what would be done; change nothing\n"
               "         -h, --help               this help\n",
@@ -139,6 +141,18 @@ static void reap_task(struct reap_ctx *c, const struct tr_task_ref *ref, json_ob
         }
 }
 
+/* Temp files of writers killed mid-write: nothing else ever removes them. */
+static void sweep_temp_files(struct reap_ctx *c, const struct tr_store *s, const char *base)
+{
+        int n = tr_atomic_sweep(s->dir, base, c->dry_run);
+
+        if (n == -1)
+                tr_warnx("%s: %s: %s", CMD, s->dir, strerror(errno));
+        else if (n > 0)
+                printf("%s %d orphaned temp file%s in %s\n",
+                       c->dry_run ? "would remove" : "removed", n, n == 1 ? "" : "s", s->dir);
+}
+
 static int reap(struct reap_ctx *c, const struct tr_store_opts *so)
 {
         struct tr_store s;
@@ -164,6 +178,7 @@ static int reap(struct reap_ctx *c, const struct tr_store_opts *so)
         for (size_t i = 0; i < l.n; i++)
                 reap_task(c, &l.v[i].ref, l.v[i].task);
         tr_list_free(&l);
+        sweep_temp_files(c, &s, s.schema == TR_SCHEMA_PLAIN ? file_ref.id : NULL);
         return c->status;
 }
 

@@ -1,4 +1,6 @@
 /* taskrun reap: running tasks whose process is gone become lost; live and foreign ones stay. */
+#include <sys/stat.h>
+
 #include "taskrun/procinfo.h"
 #include "taskrun/report.h"
 
@@ -239,4 +241,34 @@ Test(cmd_reap, a_plain_file_task_becomes_failed)
 Test(cmd_reap, stray_argument_is_a_usage_error)
 {
         cr_expect_eq(tc_run(NULL, "reap --dir '%s' 1 2>/dev/null", dir), 2);
+}
+
+static void add_temp_file(const char *name, int age_s)
+{
+        char path[1024];
+        struct timespec t[2];
+
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        th_write_file(path, "{\"half\": ");
+        clock_gettime(CLOCK_REALTIME, &t[0]);
+        t[0].tv_sec -= age_s;
+        t[1] = t[0];
+        cr_assert_eq(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+Test(cmd_reap, removes_temp_files_orphaned_by_a_killed_writer)
+{
+        char *out = NULL;
+
+        add_temp_file(".1.json.tmp.AbC123", 11 * 60);
+        add_temp_file(".2.json.tmp.XyZ789", 5); /* may be a write in progress */
+        cr_assert_eq(tc_run(&out, "reap --dir '%s' --dry-run", dir), 0);
+        cr_expect(strstr(out, "would remove 1 orphaned temp file") != NULL, "%s", out);
+        cr_expect_eq(th_count(dir, ".*.tmp.*"), 2, "dry run removed something");
+        free(out);
+        cr_assert_eq(tc_run(&out, "reap --dir '%s'", dir), 0);
+        cr_expect(strstr(out, "removed 1 orphaned temp file") != NULL, "%s", out);
+        cr_expect_eq(th_count(dir, ".1.json.tmp.*"), 0, "the old temp file is still there");
+        cr_expect_eq(th_count(dir, ".2.json.tmp.*"), 1, "a fresh temp file was removed");
+        free(out);
 }

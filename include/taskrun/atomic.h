@@ -26,6 +26,16 @@ enum {
 int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode, int flags,
 		    struct tr_err *e);
 
+/* A temp file this old was left by a writer killed mid-write (kill -9, power loss). */
+#define TR_ATOMIC_ORPHAN_MS (10 * 60 * 1000)
+
+/*
+ * Remove the temp files tr_atomic_write left in dir when killed: those of
+ * base (a file name), or all with base NULL, older than TR_ATOMIC_ORPHAN_MS.
+ * With dry_run, only count. Returns how many, or -1 with errno.
+ */
+int tr_atomic_sweep(const char *dir, const char *base, int dry_run);
+
 /* write(2) all of buf, retrying on EINTR and short writes. */
 int tr_write_all(int fd, const void *buf, size_t len);
 
