@@ -163,14 +163,31 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
         ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * Ctrl-C on our terminal reaches us, not the command on its pty. A terminal
+ * would signal the pty's foreground process group (the sleep inside a
+ * script, too), so that is where it goes.
+ */
+static void signal_pty_foreground(struct supervisor *s, int sig)
+{
+        pid_t fg = s->child.out_fd >= 0 ? tcgetpgrp(s->child.out_fd) : -1;
+
+        if (fg > 0)
+                kill(-fg, sig);
+        else
+                signal_child(s, sig);
+}
+
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
         struct supervisor *s = w->data;
         (void)loop;
         (void)revents;
 
-        if (w->signum == SIGWINCH && s->o->spawn.pty)
+        if (s->o->spawn.pty && w->signum == SIGWINCH)
                 tr_pty_sync_winsize(STDOUT_FILENO, s->child.out_fd); /* the pty signals the child */
+        else if (s->o->spawn.pty && (w->signum == SIGINT || w->signum == SIGQUIT))
+                signal_pty_foreground(s, w->signum);
         else
                 signal_child(s, w->signum);
 }

@@ -198,3 +198,19 @@ Test(run_signals, signal_after_the_command_ended_keeps_its_result)
         cr_expect_eq(json_object_get_int(th_get(t, "exit_code")), 7);
         json_object_put(t);
 }
+
+/* As Ctrl-C on a terminal would: the pty's whole foreground group, not just the shell. */
+Test(run_signals, pty_sigint_reaches_the_foreground_group_on_the_pty)
+{
+        pid_t tr = run_start("\"$TR\" --dir list --pty -- sh -c 'touch ready; sleep 20'");
+        long long t0;
+        int status;
+
+        run_await_file("ready", 5000);
+        usleep(100000); /* let sh start the sleep */
+        t0 = th_now_ms();
+        cr_assert_eq(kill(tr, SIGINT), 0);
+        status = run_wait_ms(tr, 5000);
+        cr_expect_eq(status, 128 + SIGINT, "exit status %d", status);
+        cr_expect_lt(th_now_ms() - t0, 3000, "the sleep on the pty did not get SIGINT");
+}
