@@ -32,6 +32,7 @@ struct stream {
         ev_io w;             /* the command's side: readable */
         ev_io sink_w;        /* our side: writable again */
         struct tr_sink sink; /* our stdout or stderr */
+        int eof;             /* the command's side is done; the fd stays open until the end */
 };
 
 struct supervisor {
@@ -89,7 +90,7 @@ static void on_sink_writable(struct ev_loop *loop, ev_io *w, int revents)
         ev_io_stop(loop, w);
         if (r == -1 && errno == EPIPE)
                 stream_close(loop, st);
-        else if (st->w.fd >= 0)
+        else if (st->w.fd >= 0 && !st->eof)
                 ev_io_start(loop, &st->w);
 }
 
@@ -100,13 +101,20 @@ static int stream_read(struct ev_loop *loop, struct supervisor *s, struct stream
 
         if (n > 0) {
                 stream_forward(loop, s, st, (size_t)n);
-                return st->w.fd >= 0;
+                return st->w.fd >= 0 && !st->eof;
         }
         if (n == -1 && (errno == EINTR))
                 return 1;
         if (n == -1 && errno == EAGAIN)
                 return 0;
-        stream_close(loop, st); /* EOF, or EIO from a pty whose slave side is gone */
+        /*
+         * EOF, or EIO from a pty whose slave side is closed. The fd stays open
+         * until the command is reaped: closing a pty master hangs up the
+         * slave, and the kernel would SIGHUP a command that closed its
+         * stdout but has not exited yet.
+         */
+        ev_io_stop(loop, &st->w);
+        st->eof = 1;
         return 0;
 }
 
@@ -119,7 +127,7 @@ static void on_output(struct ev_loop *loop, ev_io *w, int revents)
 /* At the end nothing else waits on the loop, so the sink may block here. */
 static void drain(struct ev_loop *loop, struct supervisor *s, struct stream *st)
 {
-        for (int i = 0; i < DRAIN_READS && st->w.fd >= 0; i++) {
+        for (int i = 0; i < DRAIN_READS && st->w.fd >= 0 && !st->eof; i++) {
                 tr_sink_drain(&st->sink);
                 if (!stream_read(loop, s, st))
                         break;

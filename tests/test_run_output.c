@@ -246,3 +246,10 @@ Test(run_output, gone_reader_gives_the_command_sigpipe_as_without_taskrun)
         json_object_put(t);
         free(status);
 }
+
+/* A command that closes its stdout before exiting must not be hung up (SIGHUP). */
+Test(run_output, pty_command_closing_stdout_early_is_not_hung_up)
+{
+        for (int i = 0; i < 20; i++)
+                cr_assert_eq(run("\"$TR\" --dir list --pty -- ls -l /proc/self/fd"), 0, "run %d", i);
+}
