@@ -9,22 +9,13 @@
 #include "taskrun/atomic.h"
 #include "taskrun/ci.h"
 
-static json_object *argv_json(char *const *argv)
-{
-        json_object *a = json_object_new_array();
-
-        for (size_t i = 0; argv[i] != NULL; i++)
-                json_object_array_add(a, json_object_new_string(argv[i]));
-        return a;
-}
-
 json_object *tr_ci_summary(const struct tr_ci_result *r)
 {
         const struct tr_run_end *end = r->end;
         json_object *o = json_object_new_object();
         char *line = tr_argv_join(r->argv, 4096);
 
-        json_object_object_add(o, "command", argv_json(r->argv));
+        json_object_object_add(o, "command", tr_json_argv(r->argv));
         json_object_object_add(o, "command_line", json_object_new_string(line ? line : ""));
         json_object_object_add(o, "task", r->task_id ? json_object_new_string(r->task_id) : NULL);
         json_object_object_add(o, "state", json_object_new_string(tr_state_name(end->state)));

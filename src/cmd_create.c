@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "taskrun/cli.h"
+#include "taskrun/utf8.h"
 #include "taskrun/cmd.h"
 
 #define CMD "create"
@@ -147,7 +148,7 @@ static json_object *build_task(const struct create_opts *o)
         json_object *task = tr_task_new(o->subject, o->description), *blocked;
 
         if (o->active_form != NULL)
-                json_object_object_add(task, "activeForm", json_object_new_string(o->active_form));
+                json_object_object_add(task, "activeForm", tr_json_utf8(o->active_form));
         if (json_object_object_get_ex(task, "blockedBy", &blocked))
                 for (int i = 0; i < o->n_blocked; i++)
                         json_object_array_add(blocked, json_object_new_string(o->blocked_by[i]));

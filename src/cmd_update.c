@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "taskrun/cli.h"
+#include "taskrun/utf8.h"
 #include "taskrun/cmd.h"
 
 #define CMD "update"
@@ -75,7 +76,7 @@ static json_object *patch_meta(struct update_opts *o)
 
 static void set_field(struct update_opts *o, const char *key, const char *value)
 {
-        json_object_object_add(o->patch, key, json_object_new_string(value));
+        json_object_object_add(o->patch, key, tr_json_utf8(value));
 }
 
 static int apply_option(struct update_opts *o, int c, const char *arg)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "taskrun/report.h"
+#include "taskrun/utf8.h"
 
 const char *tr_state_name(enum tr_state s)
 {
@@ -22,18 +23,21 @@ static int needs_quotes(const char *s)
 
 char *tr_argv_join(char *const *argv, size_t max)
 {
-        char *out = malloc(max + 1);
-        size_t used = 0;
+        size_t len = 1, used = 0;
+        char *line, *out;
 
-        if (out == NULL)
+        for (size_t i = 0; argv[i] != NULL; i++)
+                len += strlen(argv[i]) + 3;
+        if ((line = malloc(len)) == NULL)
                 return NULL;
-        for (size_t i = 0; argv[i] != NULL && used < max; i++) {
+        for (size_t i = 0; argv[i] != NULL; i++) {
                 int q = needs_quotes(argv[i]);
-                int n = snprintf(out + used, max + 1 - used, "%s%s%s%s", i ? " " : "", q ? "'" : "",
-                                 argv[i], q ? "'" : "");
-                used += (size_t)n < max + 1 - used ? (size_t)n : max - used;
+                used += (size_t)sprintf(line + used, "%s%s%s%s", i ? " " : "", q ? "'" : "",
+                                        argv[i], q ? "'" : "");
         }
-        out[used] = '\0';
+        /* Arguments are bytes; JSON wants UTF-8 and a cut between characters. */
+        out = tr_utf8_clean(line, max);
+        free(line);
         return out;
 }
 
@@ -87,9 +91,10 @@ static json_object *block_of(json_object *task, enum tr_schema schema, int fresh
         return block;
 }
 
+/* Strings from outside (argv, cwd, host) are bytes; a task file holds UTF-8 only. */
 static void set_str(json_object *o, const char *key, const char *val)
 {
-        json_object_object_add(o, key, val ? json_object_new_string(val) : NULL);
+        json_object_object_add(o, key, val ? tr_json_utf8(val) : NULL);
 }
 
 static void set_int(json_object *o, const char *key, int64_t val)
@@ -122,12 +127,12 @@ static void clear_result(json_object *block)
                 json_object_object_del(block, keys[i]);
 }
 
-static json_object *argv_array(char *const *argv)
+json_object *tr_json_argv(char *const *argv)
 {
         json_object *a = json_object_new_array();
 
         for (size_t i = 0; argv[i] != NULL; i++)
-                json_object_array_add(a, json_object_new_string(argv[i]));
+                json_object_array_add(a, tr_json_utf8(argv[i]));
         return a;
 }
 
@@ -161,7 +166,7 @@ int tr_report_start(json_object *task, void *arg, struct tr_err *e)
                 strip_result_block(task);
         }
         set_str(b, "state", tr_state_name(TR_STATE_RUNNING));
-        json_object_object_add(b, "argv", argv_array(in->argv));
+        json_object_object_add(b, "argv", tr_json_argv(in->argv));
         set_str(b, "cwd", in->cwd);
         set_int(b, "pid", in->pid);
         set_str(b, "host", in->host);

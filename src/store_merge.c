@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "taskrun/store.h"
+#include "taskrun/utf8.h"
 
 /*
  * Whether the value under key at this depth merges key by key rather than
@@ -79,9 +80,8 @@ json_object *tr_task_new(const char *subject, const char *description)
         json_object *t = json_object_new_object();
 
         json_object_object_add(t, "id", json_object_new_string(""));
-        json_object_object_add(t, "subject", json_object_new_string(subject ? subject : ""));
-        json_object_object_add(t, "description",
-                               json_object_new_string(description ? description : ""));
+        json_object_object_add(t, "subject", tr_json_utf8(subject ? subject : ""));
+        json_object_object_add(t, "description", tr_json_utf8(description ? description : ""));
         json_object_object_add(t, "status", json_object_new_string("pending"));
         json_object_object_add(t, "blocks", json_object_new_array());
         json_object_object_add(t, "blockedBy", json_object_new_array());

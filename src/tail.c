@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "taskrun/tail.h"
+#include "taskrun/utf8.h"
 
 #define ESC 0x1b
 #define BEL 0x07
@@ -160,57 +161,6 @@ static size_t escape_length(const unsigned char *p, size_t n)
         return i;
 }
 
-/*
- * Sequence length for a UTF-8 lead byte, or 0 if it cannot start one; lo and
- * hi bound the second byte, which is what rules out overlongs, surrogates and
- * code points past U+10FFFF.
- */
-static size_t utf8_lead_length(unsigned char c, unsigned char *lo, unsigned char *hi)
-{
-        *lo = 0x80;
-        *hi = 0xbf;
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xc2 && c <= 0xdf)
-                return 2;
-        if (c >= 0xe0 && c <= 0xef) {
-                *lo = c == 0xe0 ? 0xa0 : 0x80;
-                *hi = c == 0xed ? 0x9f : 0xbf;
-                return 3;
-        }
-        if (c >= 0xf0 && c <= 0xf4) {
-                *lo = c == 0xf0 ? 0x90 : 0x80;
-                *hi = c == 0xf4 ? 0x8f : 0xbf;
-                return 4;
-        }
-        return 0;
-}
-
-/*
- * Length of the well-formed UTF-8 sequence at p, or 0 with *bad set to the
- * length of its maximal ill-formed prefix (at least 1), which becomes a single
- * U+FFFD as Unicode recommends.
- */
-static size_t utf8_sequence(const unsigned char *p, size_t n, size_t *bad)
-{
-        unsigned char lo, hi;
-        size_t need = utf8_lead_length(p[0], &lo, &hi);
-        size_t i;
-
-        *bad = 1;
-        if (need == 0)
-                return 0;
-        for (i = 1; i < need; i++) {
-                if (i >= n || p[i] < lo || p[i] > hi) {
-                        *bad = i;
-                        return 0;
-                }
-                lo = 0x80;
-                hi = 0xbf;
-        }
-        return need;
-}
-
 /* The cleaned text being built, and the line a carriage return would reset. */
 struct clean_out {
         char *buf;
@@ -279,7 +229,7 @@ static size_t clean_one(struct clean_out *o, const unsigned char *p, size_t n)
         }
         if (p[0] < 0x20 || p[0] == 0x7f)
                 return 1; /* other C0 controls, NUL included, are dropped */
-        seqlen = utf8_sequence(p, n, &bad);
+        seqlen = tr_utf8_sequence(p, n, &bad);
         if (seqlen == 0) {
                 emit_text(o, "\xef\xbf\xbd", 3); /* U+FFFD */
                 return bad;

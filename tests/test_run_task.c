@@ -409,3 +409,17 @@ Test(run_task, detach_prints_the_id_returns_and_records_the_end)
         free(log);
         free(out);
 }
+
+/* Arguments are bytes; the task file must stay valid UTF-8 that taskrun can read back. */
+Test(run_task, non_utf8_arguments_keep_the_task_readable)
+{
+        json_object *t;
+
+        cr_assert_eq(run("\"$TR\" --dir list -- printf 'x%%s' \"$(printf 'a\\377b')\" >/dev/null"), 0);
+        cr_assert_eq(run("\"$TR\" update 1 --dir list --subject renamed"), 0,
+                     "the task file taskrun wrote is not readable by taskrun");
+        t = run_task("list/1.json");
+        cr_expect_str_eq(json_object_get_string(json_object_array_get_idx(run_meta(t, "argv"), 2)),
+                         "a\xef\xbf\xbd" "b");
+        json_object_put(t);
+}

@@ -8,13 +8,13 @@
 #include "taskrun/error.h"
 
 enum {
-	/* path must not exist: the temp file is link(2)ed into place, which
-	 * fails with EEXIST instead of overwriting. */
-	TR_ATOMIC_EXCL = 1,
-	/* Skip the directory fsync. After a power loss the old file may come
-	 * back instead of the new one, but never a half-written one. For
-	 * transient states that a later write supersedes. */
-	TR_ATOMIC_LAZY = 2,
+        /* path must not exist: the temp file is link(2)ed into place, which
+         * fails with EEXIST instead of overwriting. */
+        TR_ATOMIC_EXCL = 1,
+        /* Skip the directory fsync. After a power loss the old file may come
+         * back instead of the new one, but never a half-written one. For
+         * transient states that a later write supersedes. */
+        TR_ATOMIC_LAZY = 2,
 };
 
 /*
@@ -24,7 +24,7 @@ enum {
  * TR_ATOMIC_EXCL creates a new file.
  */
 int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode, int flags,
-		    struct tr_err *e);
+                    struct tr_err *e);
 
 /* A temp file this old was left by a writer killed mid-write (kill -9, power loss). */
 #define TR_ATOMIC_ORPHAN_MS (10 * 60 * 1000)

@@ -5,10 +5,10 @@
 #include "taskrun/report.h"
 
 struct tr_ci_result {
-	char *const *argv;
-	const char *task_id; /* NULL when no task file was kept */
-	const char *started_at;
-	const struct tr_run_end *end;
+        char *const *argv;
+        const char *task_id; /* NULL when no task file was kept */
+        const char *started_at;
+        const struct tr_run_end *end;
 };
 
 /* The summary object: command, exit, signal, state, duration, times, tail. */

@@ -8,13 +8,13 @@
 
 /* Exit statuses (see man/taskrun.1, EXIT STATUS). */
 enum {
-	TR_EXIT_OK = 0,
-	TR_EXIT_FAIL = 1,      /* a command's negative answer or operational error */
-	TR_EXIT_USAGE = 2,     /* bad options or arguments (subcommands) */
-	TR_EXIT_TIMEOUT = 124, /* --timeout expired */
-	TR_EXIT_ERROR = 125,   /* taskrun's own error before the child ran */
-	TR_EXIT_NOEXEC = 126,  /* command found but not executable */
-	TR_EXIT_NOENT = 127,   /* command not found */
+        TR_EXIT_OK = 0,
+        TR_EXIT_FAIL = 1,      /* a command's negative answer or operational error */
+        TR_EXIT_USAGE = 2,     /* bad options or arguments (subcommands) */
+        TR_EXIT_TIMEOUT = 124, /* --timeout expired */
+        TR_EXIT_ERROR = 125,   /* taskrun's own error before the child ran */
+        TR_EXIT_NOEXEC = 126,  /* command found but not executable */
+        TR_EXIT_NOENT = 127,   /* command not found */
 };
 
 int tr_cli_main(int argc, char **argv);
@@ -38,21 +38,21 @@ void tr_warn_err(const struct tr_err *e);
  * tr_store_opt, which returns 1 if it was one of them, -1 on a bad value.
  */
 enum {
-	TR_OPT_DIR = 0x1000,
-	TR_OPT_LIST,
-	TR_OPT_FILE,
-	TR_OPT_FOLLOW,
-	TR_OPT_LOCK_TIMEOUT,
-	TR_OPT_FIRST_FREE, /* commands number their own long-only options from here */
+        TR_OPT_DIR = 0x1000,
+        TR_OPT_LIST,
+        TR_OPT_FILE,
+        TR_OPT_FOLLOW,
+        TR_OPT_LOCK_TIMEOUT,
+        TR_OPT_FIRST_FREE, /* commands number their own long-only options from here */
 };
 #define TR_STORE_LONGOPTS                                                                          \
-	{"dir", required_argument, NULL, TR_OPT_DIR},                                              \
-	    {"list", required_argument, NULL, TR_OPT_LIST},                                        \
-	    {"file", required_argument, NULL, TR_OPT_FILE},                                        \
-	    {"follow-symlinks", no_argument, NULL, TR_OPT_FOLLOW},                                 \
-	{                                                                                          \
-		"lock-timeout", required_argument, NULL, TR_OPT_LOCK_TIMEOUT                       \
-	}
+        {"dir", required_argument, NULL, TR_OPT_DIR},                                              \
+            {"list", required_argument, NULL, TR_OPT_LIST},                                        \
+            {"file", required_argument, NULL, TR_OPT_FILE},                                        \
+            {"follow-symlinks", no_argument, NULL, TR_OPT_FOLLOW},                                 \
+        {                                                                                          \
+                "lock-timeout", required_argument, NULL, TR_OPT_LOCK_TIMEOUT                       \
+        }
 int tr_store_opt(struct tr_store_opts *o, int opt, const char *arg);
 
 #endif

@@ -16,10 +16,10 @@
 #define TR_LOCK_TIMEOUT_MS 30000
 
 struct tr_lock {
-	char path[4096]; /* the lock directory, FILE.lock */
-	int dirfd;       /* flock(2)ed directory of FILE; -1 when not held */
-	sigset_t saved;  /* signal mask to restore on release */
-	int held;
+        char path[4096]; /* the lock directory, FILE.lock */
+        int dirfd;       /* flock(2)ed directory of FILE; -1 when not held */
+        sigset_t saved;  /* signal mask to restore on release */
+        int held;
 };
 
 /*

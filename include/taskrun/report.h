@@ -18,53 +18,56 @@
 #define TR_RESULT_MARK "\n\n--- taskrun ---\n"
 
 enum tr_state {
-	TR_STATE_RUNNING,
-	TR_STATE_COMPLETED,
-	TR_STATE_FAILED,
-	TR_STATE_TIMED_OUT,
-	TR_STATE_KILLED,
-	TR_STATE_LOST,
+        TR_STATE_RUNNING,
+        TR_STATE_COMPLETED,
+        TR_STATE_FAILED,
+        TR_STATE_TIMED_OUT,
+        TR_STATE_KILLED,
+        TR_STATE_LOST,
 };
 
 const char *tr_state_name(enum tr_state s);
 
 struct tr_run_info {
-	char *const *argv;
-	char cwd[PATH_MAX];
-	pid_t pid;
-	char host[256];
-	char boot_id[64];
-	unsigned long long start_ticks;
-	char started_at[TR_ISO8601_LEN];
+        char *const *argv;
+        char cwd[PATH_MAX];
+        pid_t pid;
+        char host[256];
+        char boot_id[64];
+        unsigned long long start_ticks;
+        char started_at[TR_ISO8601_LEN];
 };
 
 struct tr_run_end {
-	enum tr_state state;
-	int exit_code;     /* -1 when the command was killed by a signal */
-	int signal;        /* 0 when it exited */
-	int timed_out;     /* --timeout expired */
-	int exec_errno;    /* the command could not be started; 0 otherwise */
-	int64_t duration_ms;
-	char ended_at[TR_ISO8601_LEN];
-	const char *tail;      /* rendered output tail, for metadata */
-	const char *tail_lines; /* its last few lines, for the description */
-	const char *last_line; /* last non-empty output line */
-	uint64_t output_bytes;
+        enum tr_state state;
+        int exit_code;  /* -1 when the command was killed by a signal */
+        int signal;     /* 0 when it exited */
+        int timed_out;  /* --timeout expired */
+        int exec_errno; /* the command could not be started; 0 otherwise */
+        int64_t duration_ms;
+        char ended_at[TR_ISO8601_LEN];
+        const char *tail;       /* rendered output tail, for metadata */
+        const char *tail_lines; /* its last few lines, for the description */
+        const char *last_line;  /* last non-empty output line */
+        uint64_t output_bytes;
 };
 
 struct tr_report {
-	enum tr_schema schema;
-	int fail_status_pending; /* --on-fail=pending: a failed Claude task goes back to pending */
-	const struct tr_run_info *info;
-	const struct tr_run_end *end;                     /* for tr_report_end */
-	const char *now, *last_line;                      /* for tr_report_heartbeat */
-	uint64_t output_bytes;                            /* for tr_report_heartbeat */
+        enum tr_schema schema;
+        int fail_status_pending; /* --on-fail=pending: a failed Claude task goes back to pending */
+        const struct tr_run_info *info;
+        const struct tr_run_end *end; /* for tr_report_end */
+        const char *now, *last_line;  /* for tr_report_heartbeat */
+        uint64_t output_bytes;        /* for tr_report_heartbeat */
 };
 
 /* tr_mutate_fn callbacks; arg is a struct tr_report. */
 int tr_report_start(json_object *task, void *arg, struct tr_err *e);
 int tr_report_heartbeat(json_object *task, void *arg, struct tr_err *e);
 int tr_report_end(json_object *task, void *arg, struct tr_err *e);
+
+/* argv as a JSON array of UTF-8 strings. */
+json_object *tr_json_argv(char *const *argv);
 
 /* "make -j8 'a b'": argv as a shell would show it; malloc'd. */
 char *tr_argv_join(char *const *argv, size_t max);

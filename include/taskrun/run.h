@@ -10,22 +10,22 @@
 #include "taskrun/supervise.h"
 
 struct tr_run_opts {
-	char **argv; /* the command */
-	const char *task_id;
-	int create; /* --create: make --task ID if it does not exist */
-	const char *subject, *description;
-	struct tr_store_opts store;
-	size_t tail_bytes;
-	int64_t heartbeat_ms;
-	int64_t timeout_ms, kill_after_ms;
-	int timeout_signal;
-	int fail_pending; /* --on-fail=pending */
-	int strict;       /* task file errors change the exit status */
-	int group, pty, quiet;
-	int detach;
-	const char *log_path;
-	const char *summary_path;
-	int github;
+        char **argv; /* the command */
+        const char *task_id;
+        int create; /* --create: make --task ID if it does not exist */
+        const char *subject, *description;
+        struct tr_store_opts store;
+        size_t tail_bytes;
+        int64_t heartbeat_ms;
+        int64_t timeout_ms, kill_after_ms;
+        int timeout_signal;
+        int fail_pending; /* --on-fail=pending */
+        int strict;       /* task file errors change the exit status */
+        int group, pty, quiet;
+        int detach;
+        const char *log_path;
+        const char *summary_path;
+        int github;
 };
 
 #define TR_RUN_GO (-1)

@@ -18,29 +18,29 @@
 #define TR_TASK_MAX_BYTES (16 * 1024 * 1024) /* larger task files are refused */
 
 enum tr_schema {
-	TR_SCHEMA_CLAUDE, /* a Claude Code task list: status in pending|in_progress|completed */
-	TR_SCHEMA_PLAIN,  /* a plain JSON file of the user's: may say "failed" */
+        TR_SCHEMA_CLAUDE, /* a Claude Code task list: status in pending|in_progress|completed */
+        TR_SCHEMA_PLAIN,  /* a plain JSON file of the user's: may say "failed" */
 };
 
 struct tr_store {
-	char dir[PATH_MAX]; /* directory holding the task files */
-	enum tr_schema schema;
-	int follow_symlinks; /* allow a symlinked list dir or task file */
-	int lock_timeout_ms; /* < 0: TR_LOCK_TIMEOUT_MS */
+        char dir[PATH_MAX]; /* directory holding the task files */
+        enum tr_schema schema;
+        int follow_symlinks; /* allow a symlinked list dir or task file */
+        int lock_timeout_ms; /* < 0: TR_LOCK_TIMEOUT_MS */
 };
 
 struct tr_task_ref {
-	char id[TR_ID_MAX];
-	char path[PATH_MAX];
+        char id[TR_ID_MAX];
+        char path[PATH_MAX];
 };
 
 /* Where a list lives: explicit dir, else list name, else the environment. */
 struct tr_store_opts {
-	const char *dir;  /* --dir */
-	const char *list; /* --list, else $CLAUDE_CODE_TASK_LIST_ID */
-	const char *file; /* --file: plain mode on one file */
-	int follow_symlinks;
-	int lock_timeout_ms;
+        const char *dir;  /* --dir */
+        const char *list; /* --list, else $CLAUDE_CODE_TASK_LIST_ID */
+        const char *file; /* --file: plain mode on one file */
+        int follow_symlinks;
+        int lock_timeout_ms;
 };
 
 /* buf = dir + "/" + name; -1 with errno ENAMETOOLONG if it does not fit. */
@@ -56,15 +56,15 @@ int tr_id_validate(const char *what, const char *id, struct tr_err *e);
  * $CLAUDE_CONFIG_DIR or ~/.claude, as tasks/LIST.
  */
 int tr_store_open(struct tr_store *s, const struct tr_store_opts *opts, int create,
-		  struct tr_task_ref *ref, struct tr_err *e);
+                  struct tr_task_ref *ref, struct tr_err *e);
 
 /* Fill ref for task id in a list store; validates id. */
 int tr_store_ref(const struct tr_store *s, const char *id, struct tr_task_ref *ref,
-		 struct tr_err *e);
+                 struct tr_err *e);
 
 /* Read and parse a task file; refuses symlinks, non-regular, huge, corrupt, non-object. */
 int tr_task_read(const struct tr_store *s, const struct tr_task_ref *ref, json_object **out,
-		 struct tr_err *e);
+                 struct tr_err *e);
 
 /* Parse task JSON text held in memory (what tr_task_read does after reading). */
 json_object *tr_task_parse(const char *text, size_t len, struct tr_err *e);
@@ -94,21 +94,21 @@ typedef int (*tr_mutate_fn)(json_object *task, void *arg, struct tr_err *e);
 /* Lock, read, mutate, check, write atomically, unlock. Retries if the file is
  * replaced behind our back between read and write. */
 int tr_task_update(const struct tr_store *s, const struct tr_task_ref *ref, tr_mutate_fn fn,
-		   void *arg, struct tr_err *e);
+                   void *arg, struct tr_err *e);
 
 /* tr_task_update with tr_atomic_write flags (TR_ATOMIC_LAZY for transient states). */
 int tr_task_update_ex(const struct tr_store *s, const struct tr_task_ref *ref, tr_mutate_fn fn,
-		      void *arg, int flags, struct tr_err *e);
+                      void *arg, int flags, struct tr_err *e);
 
 /* tr_task_update with tr_task_merge(task, patch). */
 int tr_task_patch(const struct tr_store *s, const struct tr_task_ref *ref, json_object *patch,
-		  struct tr_err *e);
+                  struct tr_err *e);
 
 /* A new Claude-shaped task: id, subject, description, status pending, blocks, blockedBy. */
 json_object *tr_task_new(const char *subject, const char *description);
 
 enum {
-	TR_CREATE_ADOPT = 1, /* an existing file with this id is fine: leave it, return 1 */
+        TR_CREATE_ADOPT = 1, /* an existing file with this id is fine: leave it, return 1 */
 };
 
 /*
@@ -118,7 +118,7 @@ enum {
  * Returns 0 created, 1 adopted an existing file, -1 error.
  */
 int tr_task_create_at(const struct tr_store *s, const struct tr_task_ref *ref, json_object *task,
-		      int flags, struct tr_err *e);
+                      int flags, struct tr_err *e);
 
 /*
  * Create a task in a Claude list with the next free id, allocated as Claude
@@ -126,6 +126,6 @@ int tr_task_create_at(const struct tr_store *s, const struct tr_task_ref *ref, j
  * recorded in .highwatermark. ref receives the new id and path.
  */
 int tr_task_create(const struct tr_store *s, json_object *task, struct tr_task_ref *ref,
-		   struct tr_err *e);
+                   struct tr_err *e);
 
 #endif

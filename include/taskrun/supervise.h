@@ -13,29 +13,29 @@
 #include "taskrun/tail.h"
 
 struct tr_supervise_opts {
-	struct tr_spawn_opts spawn;
-	int group;             /* forward signals to the child's process group */
-	int quiet;             /* do not pass output through */
-	int64_t timeout_ms;    /* 0: none */
-	int timeout_signal;    /* sent when the timeout expires */
-	int64_t kill_after_ms; /* then SIGKILL this much later; 0: never */
-	int64_t heartbeat_ms;  /* 0: no heartbeats */
-	int64_t running_delay_ms; /* on_running this long after the start */
+        struct tr_spawn_opts spawn;
+        int group;                /* forward signals to the child's process group */
+        int quiet;                /* do not pass output through */
+        int64_t timeout_ms;       /* 0: none */
+        int timeout_signal;       /* sent when the timeout expires */
+        int64_t kill_after_ms;    /* then SIGKILL this much later; 0: never */
+        int64_t heartbeat_ms;     /* 0: no heartbeats */
+        int64_t running_delay_ms; /* on_running this long after the start */
 
-	/* Called once the command runs (pid known), and at each heartbeat with new output. */
-	void (*on_start)(void *ctx, const struct tr_child *child);
-	/* Called once the command has run for running_delay_ms, unless it ended sooner. */
-	void (*on_running)(void *ctx);
-	void (*on_heartbeat)(void *ctx, const struct tr_tail *tail);
-	void *ctx;
+        /* Called once the command runs (pid known), and at each heartbeat with new output. */
+        void (*on_start)(void *ctx, const struct tr_child *child);
+        /* Called once the command has run for running_delay_ms, unless it ended sooner. */
+        void (*on_running)(void *ctx);
+        void (*on_heartbeat)(void *ctx, const struct tr_tail *tail);
+        void *ctx;
 };
 
 struct tr_outcome {
-	int exit_code;   /* valid when signal == 0 */
-	int signal;      /* the signal that ended the command, or 0 */
-	int timed_out;   /* the timeout expired (whatever then ended it) */
-	int exec_errno;  /* the command could not be started */
-	int64_t duration_ms;
+        int exit_code;  /* valid when signal == 0 */
+        int signal;     /* the signal that ended the command, or 0 */
+        int timed_out;  /* the timeout expired (whatever then ended it) */
+        int exec_errno; /* the command could not be started */
+        int64_t duration_ms;
 };
 
 /*
@@ -43,7 +43,7 @@ struct tr_outcome {
  * failed), or -1 if it could not be started at all.
  */
 int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct tr_outcome *out,
-		 struct tr_err *e);
+                 struct tr_err *e);
 
 /* taskrun's exit status for an outcome: the child's, 128+signal, 124, 126, 127. */
 int tr_outcome_status(const struct tr_outcome *out);

@@ -14,11 +14,11 @@
 #define TR_TAIL_DEFAULT (64 * 1024)
 
 struct tr_tail {
-	char *ring;     /* cap raw bytes */
-	size_t cap;     /* ring size */
-	size_t head;    /* next write position */
-	size_t len;     /* bytes held, <= cap */
-	uint64_t total; /* raw bytes ever fed */
+        char *ring;     /* cap raw bytes */
+        size_t cap;     /* ring size */
+        size_t head;    /* next write position */
+        size_t len;     /* bytes held, <= cap */
+        uint64_t total; /* raw bytes ever fed */
 };
 
 int tr_tail_init(struct tr_tail *t, size_t cap); /* 0, or -1 with errno */
