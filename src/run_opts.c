@@ -75,7 +75,7 @@ void tr_run_usage(FILE *f)
             "             --signal SIG   signal sent on timeout (default TERM)\n"
             "         -g, --group        forward signals to the command's process group\n"
             "             --pty          run the command on a pseudo-terminal (keeps colour)\n"
-            "output:      --tail SIZE    bytes of output kept for the task (default 64K)\n"
+            "output:      --tail SIZE    bytes of output kept for the task (default 64K, max 1M)\n"
             "             --heartbeat DURATION   progress updates at most this often (5s; 0 off)\n"
             "         -q, --quiet        show output only if the command fails\n"
             "             --summary FILE write a JSON result object to FILE\n"
@@ -119,20 +119,15 @@ static int parse_size(const char *s, size_t *out)
         n = strtoull(s, &end, 10);
         if (errno != 0 || end == s || *s == '-')
                 return -1;
-        switch (*end) {
-        case 'k':
-        case 'K':
-                n <<= 10;
-                end++;
-                break;
-        case 'm':
-        case 'M':
-                n <<= 20;
-                end++;
-                break;
-        }
-        if (*end != '\0' || n == 0 || n > (1ULL << 30))
+        int shift = 0;
+
+        if (*end == 'k' || *end == 'K')
+                shift = 10, end++;
+        else if (*end == 'm' || *end == 'M')
+                shift = 20, end++;
+        if (*end != '\0' || n == 0 || n > ((unsigned long long)TR_TAIL_MAX >> shift))
                 return -1;
+        n <<= shift;
         *out = (size_t)n;
         return 0;
 }
@@ -163,7 +158,7 @@ static int apply_option(struct tr_run_opts *o, int c, const char *arg)
         case OPT_TAIL:
                 if (parse_size(arg, &o->tail_bytes) == 0)
                         return 0;
-                tr_warnx("--tail: invalid size '%s' (1 to 1G, K and M suffixes)", arg);
+                tr_warnx("--tail: invalid size '%s' (1 to 1M, K and M suffixes)", arg);
                 return -1;
         case OPT_HEARTBEAT:
                 return duration_opt("--heartbeat", arg, &o->heartbeat_ms);

@@ -10,6 +10,8 @@
 #include "taskrun/tail.h"
 #include "taskrun/utf8.h"
 
+#define LAST_LINE_WINDOW 4096 /* a last line longer than this shows its end */
+
 #define ESC 0x1b
 #define BEL 0x07
 
@@ -300,7 +302,13 @@ char *tr_tail_render(const struct tr_tail *t, int max_lines)
 
 char *tr_tail_last_line(const struct tr_tail *t)
 {
-        char *s = tr_tail_render(t, 0);
+        /* Heartbeats ask for this: render the last few KB, not the whole tail. */
+        struct tr_tail recent = *t;
+        char *s;
+
+        if (recent.len > LAST_LINE_WINDOW)
+                recent.len = LAST_LINE_WINDOW; /* total > len: starts at a line */
+        s = tr_tail_render(&recent, 0);
         size_t start, end;
 
         if (s == NULL)

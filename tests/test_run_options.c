@@ -10,6 +10,8 @@ static const char *const bad_options[] = {
     "--tail 0",
     "--tail lots",
     "--tail 2G",
+    "--tail 2M",              /* over TR_TAIL_MAX */
+    "--tail 17592186044417M", /* wraps to 1M when shifted */
     "--timeout soon",
     "--timeout -1",
     "--heartbeat 1x",

@@ -12,6 +12,9 @@
 #include <stdint.h>
 
 #define TR_TAIL_DEFAULT (64 * 1024)
+/* The tail goes into the task file: escaped it may grow six-fold, and task
+ * files over 16 MiB are refused, so it stays well below that. */
+#define TR_TAIL_MAX (1024 * 1024)
 
 struct tr_tail {
         char *ring;     /* cap raw bytes */
