@@ -111,13 +111,31 @@ static int try_mkdir_lock(const char *path)
         return errno == EEXIST ? 1 : -1;
 }
 
-static int mkdir_lock_until(const char *path, int64_t deadline)
+static void block_signals(sigset_t *saved)
+{
+        sigset_t all;
+
+        sigfillset(&all);
+        sigprocmask(SIG_BLOCK, &all, saved);
+}
+
+/*
+ * Catchable signals are blocked from just before each mkdir, and stay blocked
+ * if it takes the lock, so no handler can leave the directory behind. While
+ * waiting they are not: a Ctrl-C or a forwarded signal is not held up for as
+ * long as another process keeps the lock.
+ */
+static int mkdir_lock_until(const char *path, int64_t deadline, sigset_t *saved)
 {
         long backoff = 0;
         unsigned seed = (unsigned)getpid() * 2654435761u;
         int r;
 
-        while ((r = try_mkdir_lock(path)) == 1) {
+        for (;;) {
+                block_signals(saved);
+                if ((r = try_mkdir_lock(path)) != 1)
+                        break;
+                sigprocmask(SIG_SETMASK, saved, NULL);
                 if (tr_monotonic_ms() >= deadline) {
                         errno = ETIMEDOUT;
                         return -1;
@@ -126,14 +144,6 @@ static int mkdir_lock_until(const char *path, int64_t deadline)
                 sleep_ms(backoff);
         }
         return r;
-}
-
-static void block_signals(sigset_t *saved)
-{
-        sigset_t all;
-
-        sigfillset(&all);
-        sigprocmask(SIG_BLOCK, &all, saved);
 }
 
 int tr_lock_acquire(struct tr_lock *l, const char *file, int timeout_ms, struct tr_err *e)
@@ -145,13 +155,14 @@ int tr_lock_acquire(struct tr_lock *l, const char *file, int timeout_ms, struct 
         if (snprintf(l->path, sizeof l->path, "%s.lock", file) >= (int)sizeof l->path)
                 return tr_err_sys(e, ENAMETOOLONG, "%s", file);
 
-        block_signals(&l->saved);
+        sigprocmask(SIG_SETMASK, NULL, &l->saved);
         l->dirfd = open_parent_dir(file);
         if (l->dirfd == -1) {
                 tr_err_sys(e, errno, "%s: lock", file);
                 goto fail;
         }
-        if (flock_until(l->dirfd, deadline) == -1 || mkdir_lock_until(l->path, deadline) == -1) {
+        if (flock_until(l->dirfd, deadline) == -1 ||
+            mkdir_lock_until(l->path, deadline, &l->saved) == -1) {
                 if (errno == ETIMEDOUT)
                         tr_err_set(e, ETIMEDOUT,
                                    "%s: lock held by another process, gave up after %d ms", l->path,

@@ -20,6 +20,7 @@
  * can act on a task that says "running" for less than this anyway.
  */
 #define RUNNING_DELAY_MS 50
+#define TRANSIENT_LOCK_MS 200
 
 struct run_ctx {
         const struct tr_run_opts *o;
@@ -91,16 +92,29 @@ static int select_task(struct run_ctx *c, struct tr_err *e)
 }
 
 /* flags: TR_ATOMIC_LAZY for the transient running and heartbeat records. */
-static void write_task(struct run_ctx *c, tr_mutate_fn fn, int flags)
+/*
+ * Returns 0 written (or nothing to write to), 1 skipped because another
+ * process holds the lock, -1 failed. A transient record waits for a lock at
+ * most TRANSIENT_LOCK_MS: the loop stands still meanwhile, and a later
+ * heartbeat or the end will say more anyway.
+ */
+static int write_task(struct run_ctx *c, tr_mutate_fn fn, int flags)
 {
+        struct tr_store store = c->store;
+        int transient = flags & TR_ATOMIC_LAZY;
         struct tr_err e;
 
         if (!c->tracked)
-                return;
-        if (tr_task_update_ex(&c->store, &c->ref, fn, &c->report, flags, &e) == 0)
-                return;
+                return 0;
+        if (transient && (store.lock_timeout_ms < 0 || store.lock_timeout_ms > TRANSIENT_LOCK_MS))
+                store.lock_timeout_ms = TRANSIENT_LOCK_MS;
+        if (tr_task_update_ex(&store, &c->ref, fn, &c->report, flags, &e) == 0)
+                return 0;
+        if (transient && e.errnum == ETIMEDOUT)
+                return 1;
         tr_warn_err(&e);
         c->write_failed = 1;
+        return -1;
 }
 
 static void on_start(void *ctx, const struct tr_child *child)
@@ -117,8 +131,8 @@ static void on_running(void *ctx)
 
         if (c->running_written)
                 return;
-        c->running_written = 1;
-        write_task(c, tr_report_start, TR_ATOMIC_LAZY);
+        /* A busy lock: try again at the next heartbeat; the end writes both if need be. */
+        c->running_written = write_task(c, tr_report_start, TR_ATOMIC_LAZY) != 1;
         if (c->ready_fd != -1) {
                 close(c->ready_fd); /* the detaching parent may print the id now */
                 c->ready_fd = -1;

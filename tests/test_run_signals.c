@@ -214,3 +214,29 @@ Test(run_signals, pty_sigint_reaches_the_foreground_group_on_the_pty)
         cr_expect_eq(status, 128 + SIGINT, "exit status %d", status);
         cr_expect_lt(th_now_ms() - t0, 3000, "the sleep on the pty did not get SIGINT");
 }
+
+/* Another process holding the task's lock must not hold up the timeout. */
+Test(run_signals, held_lock_does_not_delay_the_timeout)
+{
+        struct timespec now;
+        struct stat st;
+        long long t0;
+        json_object *t;
+
+        cr_assert_eq(mkdir("list", 0755), 0);
+        th_write_file("list/1.json", "{\"id\": \"1\", \"subject\": \"s\", \"description\": \"\", "
+                                     "\"status\": \"pending\", \"blocks\": [], \"blockedBy\": []}");
+        cr_assert_eq(mkdir("list/1.json.lock", 0755), 0);
+        clock_gettime(CLOCK_REALTIME, &now); /* as file times are */
+        t0 = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        cr_assert_eq(run("sh -c '(sleep 2; rmdir list/1.json.lock) & exec \"$0\" \"$@\"' "
+                         "\"$TR\" --dir list --task 1 --timeout 0.5 -- "
+                         "sh -c 'trap \"touch killed; exit 1\" TERM; " SH_IDLE "'"),
+                     124);
+        cr_assert_eq(stat("killed", &st), 0, "the command never got the timeout signal");
+        cr_expect_lt((long long)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000 - t0, 1600,
+                     "the timeout waited for the lock");
+        t = run_task("list/1.json");
+        cr_expect_str_eq(run_meta_str(t, "state"), "timed_out");
+        json_object_put(t);
+}

@@ -24,7 +24,8 @@ struct tr_lock {
 
 /*
  * Take the lock on file (which need not exist). Catchable signals are blocked
- * while it is held so that no handler can leave the lock directory behind.
+ * while it is held, not while waiting for it, so that no handler can leave
+ * the lock directory behind.
  * timeout_ms < 0 means TR_LOCK_TIMEOUT_MS. On timeout: errno ETIMEDOUT.
  */
 int tr_lock_acquire(struct tr_lock *l, const char *file, int timeout_ms, struct tr_err *e);
