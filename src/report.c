@@ -249,7 +249,7 @@ int tr_report_end(json_object *task, void *arg, struct tr_err *e)
         set_int(b, "output_bytes", (int64_t)end->output_bytes);
         set_str(b, "last_line", end->last_line);
         set_str(b, "output_tail", end->tail);
-        if (end->exec_errno)
-                set_str(b, "error", strerror(end->exec_errno));
+        /* An error a reap wrote while we were on our way here is no longer true. */
+        set_str(b, "error", end->exec_errno ? strerror(end->exec_errno) : NULL);
         return 0;
 }

@@ -217,6 +217,10 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
         end.last_line = last;
         c->report.end = &end;
         write_task(c, c->running_written || out->exec_errno ? tr_report_end : report_start_end, 0);
+        if (c->ready_fd != -1 && out->exec_errno != 0) {
+                unsigned char status = (unsigned char)tr_outcome_status(out);
+                tr_write_all(c->ready_fd, &status, 1); /* --detach: the parent exits with it */
+        }
         report_to_ci(c, &end);
         if (c->o->quiet && end.state != TR_STATE_COMPLETED && full != NULL)
                 tr_write_all(STDERR_FILENO, full, strlen(full));
@@ -284,16 +288,19 @@ static int log_path(const struct run_ctx *c, char *buf, size_t n)
  * died), so a `taskrun wait` right after sees this run, not the last one. */
 static int detach_parent(const struct run_ctx *c, pid_t pid, int ready, int *status)
 {
-        char byte;
+        unsigned char exec_status;
+        ssize_t n;
         int ws = 0;
 
         while (waitpid(pid, &ws, 0) == -1 && errno == EINTR)
                 ;
-        while (read(ready, &byte, 1) == -1 && errno == EINTR)
+        while ((n = read(ready, &exec_status, 1)) == -1 && errno == EINTR)
                 ;
         close(ready);
         *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : TR_EXIT_ERROR;
-        if (*status == 0)
+        if (*status == 0 && n == 1)
+                *status = exec_status; /* 126 or 127: the task records why */
+        if (*status == 0 || n == 1)
                 printf("%s\n", c->ref.id);
         return 1;
 }

@@ -87,7 +87,8 @@ void tr_run_usage(FILE *f)
             "\n"
             "exit status: the command's, or 128+N if signal N ended it; 124 --timeout\n"
             "expired; 125 taskrun's own error (or a task file error with --strict);\n"
-            "126 command not executable; 127 command not found; --detach: 0 started.\n",
+            "126 command not executable; 127 command not found (also with --detach,\n"
+            "which otherwise exits 0 once the command has started).\n",
             f);
 }
 

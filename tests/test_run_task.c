@@ -423,3 +423,18 @@ Test(run_task, non_utf8_arguments_keep_the_task_readable)
                          "a\xef\xbf\xbd" "b");
         json_object_put(t);
 }
+
+Test(run_task, detach_of_a_missing_command_exits_127_and_still_prints_the_id)
+{
+        char *out;
+        json_object *t;
+
+        cr_assert_eq(run("\"$TR\" --dir list --detach -- ./no-such-command"), 127);
+        out = run_stdout(NULL);
+        cr_expect_str_eq(out, "1\n");
+        t = run_task("list/1.json");
+        cr_expect_str_eq(run_meta_str(t, "state"), "failed");
+        cr_expect_eq(run_meta_int(t, "exit_code"), 127);
+        json_object_put(t);
+        free(out);
+}
