@@ -136,35 +136,63 @@ json_object *tr_json_argv(char *const *argv)
         return a;
 }
 
+static void running_form(char *const *argv, char *buf, size_t n)
+{
+        char *cmd = tr_argv_join(argv, 120);
+
+        snprintf(buf, n, "Running %s", cmd ? cmd : argv[0]);
+        free(cmd);
+}
+
+/* The activeForm an earlier run of taskrun set, from the argv it recorded. */
+static int form_is_ours(const char *form, json_object *task)
+{
+        json_object *argv = NULL, *meta, *block;
+        char *args[64], ours[160];
+        size_t n = 0;
+
+        if (json_object_object_get_ex(task, "metadata", &meta) &&
+            json_object_object_get_ex(meta, "taskrun", &block))
+                json_object_object_get_ex(block, "argv", &argv);
+        if (argv == NULL || !json_object_is_type(argv, json_type_array))
+                return 0;
+        for (; n < json_object_array_length(argv) && n < 63; n++)
+                args[n] = (char *)json_object_get_string(json_object_array_get_idx(argv, n));
+        args[n] = NULL;
+        if (n == 0)
+                return 0;
+        running_form(args, ours, sizeof ours);
+        return strcmp(form, ours) == 0;
+}
+
 /* "Running make -j8", unless someone else chose the words: then theirs stay. */
 static void set_active_form(json_object *task, char *const *argv)
 {
         json_object *cur;
-        char *cmd, form[160];
+        char form[160];
 
         if (json_object_object_get_ex(task, "activeForm", &cur) &&
             json_object_is_type(cur, json_type_string) && *json_object_get_string(cur) != '\0' &&
-            strncmp(json_object_get_string(cur), "Running ", 8) != 0)
+            !form_is_ours(json_object_get_string(cur), task))
                 return;
-        cmd = tr_argv_join(argv, 120);
-        snprintf(form, sizeof form, "Running %s", cmd ? cmd : argv[0]);
+        running_form(argv, form, sizeof form);
         set_str(task, "activeForm", form);
-        free(cmd);
 }
 
 int tr_report_start(json_object *task, void *arg, struct tr_err *e)
 {
         const struct tr_report *r = arg;
         const struct tr_run_info *in = r->info;
-        json_object *b = block_of(task, r->schema, 1);
+        json_object *b;
         (void)e;
 
+        if (r->schema == TR_SCHEMA_CLAUDE)
+                set_active_form(task, in->argv); /* reads the last run's argv: before it goes */
+        b = block_of(task, r->schema, 1);
         clear_result(b); /* a no-op on the fresh block of a Claude list; needed at top level */
         set_str(task, "status", "in_progress");
-        if (r->schema == TR_SCHEMA_CLAUDE) {
-                set_active_form(task, in->argv);
+        if (r->schema == TR_SCHEMA_CLAUDE)
                 strip_result_block(task);
-        }
         set_str(b, "state", tr_state_name(TR_STATE_RUNNING));
         json_object_object_add(b, "argv", tr_json_argv(in->argv));
         set_str(b, "cwd", in->cwd);

@@ -438,3 +438,19 @@ Test(run_task, detach_of_a_missing_command_exits_127_and_still_prints_the_id)
         json_object_put(t);
         free(out);
 }
+
+Test(run_task, active_form_of_an_earlier_run_is_replaced_but_a_users_running_form_kept)
+{
+        json_object *t;
+
+        cr_assert_eq(run("\"$TR\" --dir list --task 1 --create -- true"), 0);
+        cr_assert_eq(run("\"$TR\" --dir list --task 1 -- sh -c true"), 0);
+        t = run_task("list/1.json");
+        cr_expect_str_eq(th_get_string(t, "activeForm"), "Running sh -c true");
+        json_object_put(t);
+        cr_assert_eq(run("\"$TR\" update 1 --dir list --active-form 'Running tests'"), 0);
+        cr_assert_eq(run("\"$TR\" --dir list --task 1 -- true"), 0);
+        t = run_task("list/1.json");
+        cr_expect_str_eq(th_get_string(t, "activeForm"), "Running tests");
+        json_object_put(t);
+}
