@@ -63,23 +63,10 @@ static void usage(FILE *f)
 /* Drop an earlier result block from the description, then append the lost note. */
 static void note_lost(json_object *task, json_object *block, const struct lost_mark *m)
 {
-        const char *d = tr_json_str(task, "description");
-        const char *last = tr_json_str(block, "last_line");
-        char *cmd = tr_task_command(block, 200), *text;
-        size_t keep, n;
+        char *cmd = tr_task_command(block, 200), outcome[512];
 
-        if (d == NULL)
-                return;
-        keep = strstr(d, TR_RESULT_MARK) ? (size_t)(strstr(d, TR_RESULT_MARK) - d) : strlen(d);
-        n = keep + strlen(m->why) + (cmd ? strlen(cmd) : 0) + (last ? strlen(last) : 0) + 256;
-        if ((text = malloc(n)) != NULL) {
-                snprintf(text, n,
-                         "%.*s" TR_RESULT_MARK "lost: %s (found by taskrun reap at %s)%s%s%s%s",
-                         (int)keep, d, m->why, m->now, cmd ? "\ncommand: " : "", cmd ? cmd : "",
-                         last ? "\nlast output:\n" : "", last ? last : "");
-                json_object_object_add(task, "description", json_object_new_string(text));
-        }
-        free(text);
+        snprintf(outcome, sizeof outcome, "lost: %s (found by taskrun reap at %s)", m->why, m->now);
+        tr_result_block_set(task, outcome, cmd, tr_json_str(block, "last_line"));
         free(cmd);
 }
 

@@ -227,28 +227,39 @@ static const char *end_status(const struct tr_report *r, int ok)
         return r->fail_status_pending ? "pending" : "in_progress";
 }
 
-/* The lines an agent reads in TaskGet: outcome, command, last lines of output. */
-static void append_result_block(json_object *task, const struct tr_report *r)
+void tr_result_block_set(json_object *task, const char *outcome, const char *command,
+                         const char *output)
 {
         json_object *d;
-        char outcome[256];
-        char *cmd = tr_argv_join(r->info->argv, 200);
-        const char *tail = r->end->tail_lines ? r->end->tail_lines : "";
+        const char *desc;
+        char *text;
+        size_t n;
 
+        strip_result_block(task);
         if (!json_object_object_get_ex(task, "description", &d) ||
             !json_object_is_type(d, json_type_string))
                 return;
-        tr_outcome_line(r->end, outcome, sizeof outcome);
-        size_t n = strlen(json_object_get_string(d)) + strlen(tail) + strlen(outcome) + 256 +
-                   (cmd ? strlen(cmd) : 0);
-        char *text = malloc(n);
-        if (text != NULL) {
-                snprintf(text, n, "%s" TR_RESULT_MARK "%s\ncommand: %s%s%s",
-                         json_object_get_string(d), outcome, cmd ? cmd : "",
-                         *tail ? "\nlast output:\n" : "", tail);
-                json_object_object_add(task, "description", json_object_new_string(text));
-        }
+        desc = json_object_get_string(d);
+        output = output && *output ? output : NULL;
+        n = strlen(desc) + strlen(outcome) + (command ? strlen(command) : 0) +
+            (output ? strlen(output) : 0) + sizeof TR_RESULT_MARK + 32;
+        if ((text = malloc(n)) == NULL)
+                return;
+        snprintf(text, n, "%s" TR_RESULT_MARK "%s%s%s%s%s", desc, outcome,
+                 command ? "\ncommand: " : "", command ? command : "",
+                 output ? "\nlast output:\n" : "", output ? output : "");
+        json_object_object_add(task, "description", json_object_new_string(text));
         free(text);
+}
+
+/* The lines an agent reads in TaskGet: outcome, command, last lines of output. */
+static void append_result_block(json_object *task, const struct tr_report *r)
+{
+        char outcome[256];
+        char *cmd = tr_argv_join(r->info->argv, 200);
+
+        tr_outcome_line(r->end, outcome, sizeof outcome);
+        tr_result_block_set(task, outcome, cmd, r->end->tail_lines);
         free(cmd);
 }
 
@@ -261,11 +272,10 @@ int tr_report_end(json_object *task, void *arg, struct tr_err *e)
         (void)e;
 
         set_str(task, "status", end_status(r, ok));
-        if (r->schema == TR_SCHEMA_CLAUDE) {
+        if (r->schema == TR_SCHEMA_CLAUDE && ok)
                 strip_result_block(task);
-                if (!ok)
-                        append_result_block(task, r);
-        }
+        else if (r->schema == TR_SCHEMA_CLAUDE)
+                append_result_block(task, r); /* replacing an earlier run's */
         set_str(b, "state", tr_state_name(end->state));
         json_object_object_add(b, "exit_code",
                                end->signal ? NULL : json_object_new_int(end->exit_code));

@@ -69,6 +69,11 @@ int tr_report_end(json_object *task, void *arg, struct tr_err *e);
 /* argv as a JSON array of UTF-8 strings. */
 json_object *tr_json_argv(char *const *argv);
 
+/* Replace the description's result block (from TR_RESULT_MARK on) with one
+ * saying outcome, command and output; command and output may be NULL. */
+void tr_result_block_set(json_object *task, const char *outcome, const char *command,
+                         const char *output);
+
 /* "make -j8 'a b'": argv as a shell would show it; malloc'd. */
 char *tr_argv_join(char *const *argv, size_t max);
 
