@@ -5,6 +5,7 @@
 
 #include "taskrun/cli.h"
 #include "taskrun/cmd.h"
+#include "taskrun/utf8.h"
 
 #define CMD "list"
 #define SUBJECT_CHARS 40
@@ -62,20 +63,11 @@ static int wanted(const struct list_opts *o, json_object *task)
         return 0;
 }
 
-static size_t utf8_chars(const char *s)
-{
-        size_t n = 0;
-
-        for (; *s; s++)
-                n += ((unsigned char)*s & 0xc0) != 0x80;
-        return n;
-}
-
 /* A cell padded to width characters (not bytes), then two spaces. */
 static void cell(const char *text, size_t width)
 {
         fputs(text, stdout);
-        for (size_t n = utf8_chars(text); n < width + 2; n++)
+        for (size_t n = tr_utf8_chars(text); n < width + 2; n++)
                 putchar(' ');
 }
 

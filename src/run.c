@@ -279,11 +279,6 @@ static int log_path(const struct run_ctx *c, char *buf, size_t n)
         return len < 0 || (size_t)len >= n ? -1 : 0;
 }
 
-/*
- * --detach: print the task id and return at once; a grandchild in a new
- * session, with output to the log, supervises. Returns 1 in the parent (which
- * should exit with *status), 0 in the supervisor, -1 on error.
- */
 /* The parent returns once the supervisor has written the running record (or
  * died), so a `taskrun wait` right after sees this run, not the last one. */
 static int detach_parent(const struct run_ctx *c, pid_t pid, int ready, int *status)
@@ -305,6 +300,11 @@ static int detach_parent(const struct run_ctx *c, pid_t pid, int ready, int *sta
         return 1;
 }
 
+/*
+ * --detach: print the task id and return at once; a grandchild in a new
+ * session, with output to the log, supervises. Returns 1 in the parent (which
+ * should exit with *status), 0 in the supervisor, -1 on error.
+ */
 static int detach(struct run_ctx *c, int *status, struct tr_err *e)
 {
         char path[PATH_MAX];

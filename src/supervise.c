@@ -33,6 +33,7 @@ struct stream {
         ev_io sink_w;        /* our side: writable again */
         struct tr_sink sink; /* our stdout or stderr */
         int eof;             /* the command's side is done; the fd stays open until the end */
+        struct supervisor *s;
 };
 
 struct supervisor {
@@ -120,8 +121,9 @@ static int stream_read(struct ev_loop *loop, struct supervisor *s, struct stream
 
 static void on_output(struct ev_loop *loop, ev_io *w, int revents)
 {
+        struct stream *st = w->data;
         (void)revents;
-        stream_read(loop, w->data, (struct stream *)w);
+        stream_read(loop, st->s, st);
 }
 
 /* At the end nothing else waits on the loop, so the sink may block here. */
@@ -254,7 +256,8 @@ static int stream_open_sink(struct stream *st, int to_fd)
 static void stream_start(struct ev_loop *loop, struct supervisor *s, struct stream *st, int fd)
 {
         ev_io_init(&st->w, on_output, fd, EV_READ);
-        st->w.data = s;
+        st->w.data = st;
+        st->s = s;
         if (fd >= 0)
                 ev_io_start(loop, &st->w);
 }

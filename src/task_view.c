@@ -7,6 +7,7 @@
 #include "taskrun/cmd.h"
 #include "taskrun/procinfo.h"
 #include "taskrun/report.h"
+#include "taskrun/utf8.h"
 
 json_object *tr_task_block(json_object *task, enum tr_schema schema)
 {
@@ -148,15 +149,6 @@ static size_t utf8_len(const char *s)
         return len;
 }
 
-static size_t utf8_chars(const char *s)
-{
-        size_t chars = 0;
-
-        for (; *s; s += utf8_len(s))
-                chars++;
-        return chars;
-}
-
 void tr_oneline(const char *in, size_t max, char *out, size_t n)
 {
         size_t used = 0, chars = 0, keep;
@@ -167,7 +159,7 @@ void tr_oneline(const char *in, size_t max, char *out, size_t n)
                 snprintf(out, n, "-");
                 return;
         }
-        keep = utf8_chars(in) > max && max > 3 ? max - 3 : max;
+        keep = tr_utf8_chars(in) > max && max > 3 ? max - 3 : max;
         for (; *in && chars < keep; chars++) {
                 size_t len = utf8_len(in);
                 if (used + len + 4 > n)

@@ -81,3 +81,12 @@ json_object *tr_json_utf8(const char *bytes)
         free(clean);
         return s;
 }
+
+size_t tr_utf8_chars(const char *s)
+{
+        size_t n = 0;
+
+        for (; *s; s++)
+                n += ((unsigned char)*s & 0xc0) != 0x80; /* lead bytes and ASCII */
+        return n;
+}

@@ -22,10 +22,11 @@ struct tr_supervise_opts {
         int64_t heartbeat_ms;     /* 0: no heartbeats */
         int64_t running_delay_ms; /* on_running this long after the start */
 
-        /* Called once the command runs (pid known), and at each heartbeat with new output. */
+        /* Called once the command runs (pid known). */
         void (*on_start)(void *ctx, const struct tr_child *child);
         /* Called once the command has run for running_delay_ms, unless it ended sooner. */
         void (*on_running)(void *ctx);
+        /* Called every heartbeat_ms when there is new output. */
         void (*on_heartbeat)(void *ctx, const struct tr_tail *tail);
         void *ctx;
 };

@@ -16,6 +16,9 @@ size_t tr_utf8_sequence(const unsigned char *p, size_t n, size_t *bad);
  * character boundary to at most max bytes. NULL on ENOMEM. */
 char *tr_utf8_clean(const char *s, size_t max);
 
+/* Characters in valid UTF-8 text (for column widths). */
+size_t tr_utf8_chars(const char *s);
+
 /* A JSON string of bytes from outside (argv, paths, user text), made valid UTF-8. */
 json_object *tr_json_utf8(const char *bytes);
 
