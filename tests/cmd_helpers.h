@@ -84,14 +84,16 @@ static inline pid_t tc_spawn(const char *out_path, const char *const *args)
         return pid;
 }
 
-/* Wait for pid; its exit status (128+signal if killed), its resource use in *ru if wanted. */
+/* How long tc_reap waits for a child before it kills it (a hung command fails, not hangs). */
+#define TC_REAP_TIMEOUT_MS 20000
+
+/*
+ * Wait for pid, at most TC_REAP_TIMEOUT_MS, then SIGKILL it; its exit status
+ * (128+signal if killed), its resource use in *ru if wanted.
+ */
 static inline int tc_reap(pid_t pid, struct rusage *ru)
 {
-        struct rusage dummy;
-        int status;
-
-        cr_assert_eq(wait4(pid, &status, 0, ru ? ru : &dummy), pid, "wait4");
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return th_reap_rusage(pid, TC_REAP_TIMEOUT_MS, ru);
 }
 
 /* 1 if pid has exited (and is reaped, status in *status), 0 if it still runs. */
@@ -103,14 +105,6 @@ static inline int tc_exited(pid_t pid, int *status)
                 return 0;
         *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
         return 1;
-}
-
-static inline void tc_sleep_ms(long ms)
-{
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-        while (nanosleep(&ts, &ts) == -1)
-                ;
 }
 
 static inline int tc_cmp_ll(const void *a, const void *b)

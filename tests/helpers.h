@@ -3,6 +3,8 @@
 #define TASKRUN_TEST_HELPERS_H
 
 #include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
 #include <json-c/json.h>
 
 /* mkdtemp under $TMPDIR or /tmp; the returned path is static per call site's buffer. */
@@ -29,11 +31,11 @@ int th_count(const char *dir, const char *pattern);
  * left it exactly as it was: same bytes, type, inode, size and mtime.
  */
 struct th_snapshot {
-	char *data;
-	size_t len;
-	unsigned mode;
-	unsigned long long ino, size;
-	long long mtime_sec, mtime_nsec;
+        char *data;
+        size_t len;
+        unsigned mode;
+        unsigned long long ino, size;
+        long long mtime_sec, mtime_nsec;
 };
 void th_snapshot_take(const char *path, struct th_snapshot *s);
 /* Assert that path still matches s (lstat, not following a symlink); frees s. */
@@ -42,6 +44,26 @@ void th_snapshot_assert_same(const char *path, struct th_snapshot *s);
 int th_count_lockdirs(const char *dir);
 /* CLOCK_MONOTONIC in milliseconds. */
 long long th_now_ms(void);
+/* Sleep ms milliseconds, the whole time even when signals arrive. */
+void th_sleep_ms(long ms);
+/*
+ * Wait for child pid at most timeout_ms (no bound if negative); SIGKILL it if
+ * it is still running then (saying so in the log). Returns its status as $?
+ * would be: the exit status, or 128 + the signal that killed it. th_reap_rusage
+ * also gives its resource use in *ru when ru is not NULL.
+ */
+int th_reap(pid_t pid, long timeout_ms);
+int th_reap_rusage(pid_t pid, long timeout_ms, struct rusage *ru);
+/*
+ * Fork a child that takes file's lock (tr_lock_acquire, 5 s) and holds it,
+ * refreshing it every second, and return once it holds it. With release NULL
+ * it holds until killed; otherwise *release is a pipe's write end: writing a
+ * byte to it or closing it makes the child release the lock and exit 0. The
+ * child never outlives 60 s (alarm). Asserts that the child took the lock.
+ */
+pid_t th_fork_lock_holder(const char *file, int *release);
+/* 1 when the environment variable CI is set: a missing prerequisite fails rather than skips. */
+int th_in_ci(void);
 
 /* 1 if s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
 int th_utf8_valid(const char *s, size_t n);

@@ -13,7 +13,7 @@ static void teardown(void)
         th_rmtree(dir);
 }
 
-TestSuite(cmd_detach, .init = setup, .fini = teardown);
+TestSuite(cmd_detach, .init = setup, .fini = teardown, .timeout = 60);
 
 /* The id printed by a detached run: digits and a newline, nothing else. */
 static void expect_id(const char *out, char *id, size_t n)
@@ -65,7 +65,7 @@ Test(cmd_detach, survives_its_parent_shell_exiting)
         snprintf(cmd, sizeof cmd, "%s/id", dir);
         for (int i = 0; i < 100 && ((out = th_read_file(cmd, NULL)) == NULL || *out == '\0'); i++) {
                 free(out);
-                tc_sleep_ms(20);
+                th_sleep_ms(20);
         }
         cr_assert_not_null(out);
         expect_id(out, id, sizeof id);
@@ -82,7 +82,8 @@ Test(cmd_detach, survives_a_hangup_of_its_parents_process_group)
                  "setsid -w sh -c \"'%s' --detach --dir '%s' -- sh -c 'sleep 1; echo done'; "
                  "kill -HUP 0\" 2>/dev/null",
                  TASKRUN_BIN, dir);
-        th_run(cmd, &out);
+        /* The shell hangs itself up too: 128 + SIGHUP shows the hangup was sent. */
+        cr_expect_eq(th_run(cmd, &out), 128 + SIGHUP, "the hangup did not reach the shell");
         expect_id(out, id, sizeof id);
         free(out);
         expect_completed(id);
@@ -122,8 +123,7 @@ Test(cmd_detach, log_option_names_the_log)
 /*
  * Rerunning an existing task detached: when --detach returns, the old run's
  * final state must already be gone, or a `taskrun wait` right after it returns
- * at once with the old result. Disabled until run.c's detach waits for the
- * running record (reported to the lead).
+ * at once with the old result.
  */
 Test(cmd_detach, wait_right_after_a_detached_rerun_sees_the_new_run)
 {

@@ -4,6 +4,20 @@
 static const char *const commands[] = {"create", "update", "show", "list", "wait", "reap"};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
+static char dir[512];
+
+static void setup(void)
+{
+        th_tmpdir(dir, sizeof dir);
+}
+
+static void teardown(void)
+{
+        th_rmtree(dir);
+}
+
+TestSuite(cmd_help, .init = setup, .fini = teardown);
+
 Test(cmd_help, help_prints_usage_and_exit_statuses_to_stdout)
 {
         for (size_t i = 0; i < N_COMMANDS; i++) {
@@ -36,7 +50,8 @@ Test(cmd_help, unknown_option_exits_2_with_a_one_line_error)
 Test(cmd_help, a_bad_store_option_value_exits_2)
 {
         for (size_t i = 0; i < N_COMMANDS; i++)
-                cr_expect_eq(
-                    tc_run(NULL, "%s --lock-timeout never --dir /tmp 1 2>/dev/null", commands[i]),
-                    2, "%s", commands[i]);
+                cr_expect_eq(tc_run(NULL, "%s --lock-timeout never --dir '%s' 1 2>/dev/null",
+                                    commands[i], dir),
+                             2, "%s", commands[i]);
+        cr_expect_eq(th_count(dir, "*"), 2, "something was created in %s", dir); /* . and .. */
 }

@@ -26,7 +26,7 @@ static void teardown(void)
         th_rmtree(dir);
 }
 
-TestSuite(cmd_reap, .init = setup, .fini = teardown);
+TestSuite(cmd_reap, .init = setup, .fini = teardown, .timeout = 60);
 
 /* A task that says it is running as pid on host, started at ticks. */
 static void add_running(const char *id, const char *on_host, long long pid,

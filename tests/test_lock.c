@@ -48,14 +48,6 @@ static void teardown(void)
 
 TestSuite(lock, .init = setup, .fini = teardown, .timeout = 60);
 
-static void sleep_ms(long ms)
-{
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-        while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-                ;
-}
-
 /* A lock directory as a holder that last refreshed it age_s seconds ago left it. */
 static void make_lockdir(const char *path, int age_s)
 {
@@ -98,18 +90,10 @@ static pid_t remove_later(const char *path, long ms)
 
         cr_assert_geq(pid, 0);
         if (pid == 0) {
-                sleep_ms(ms);
+                th_sleep_ms(ms);
                 _exit(rmdir(path) == 0 ? 0 : 1);
         }
         return pid;
-}
-
-static int reap(pid_t pid)
-{
-        int status;
-
-        cr_assert_eq(waitpid(pid, &status, 0), pid);
-        return status;
 }
 
 static int blocked(int sig)
@@ -202,7 +186,7 @@ Test(lock, fresh_lock_released_meanwhile_is_waited_for)
         cr_log_info("waited %lld ms for a lock released after 200 ms", took);
         cr_expect_geq(took, 150, "did not wait: %lld ms", took);
         cr_expect_lt(took, 1500, "noticed late: %lld ms", took);
-        cr_expect_eq(reap(pid), 0, "the other process could not remove its lock");
+        cr_expect_eq(th_reap(pid, 10000), 0, "the other process could not remove its lock");
         cr_expect_str_eq(subject_now(), "waited");
         cr_expect_neq(access(lock1, F_OK), 0);
 }
@@ -337,7 +321,7 @@ Test(lock, taskrun_holder_is_waited_for)
                 if (tr_lock_acquire(&held, task1, 1000, NULL) == -1)
                         _exit(1);
                 (void)!write(ready[1], "L", 1);
-                sleep_ms(250);
+                th_sleep_ms(250);
                 tr_lock_release(&held);
                 _exit(0);
         }
@@ -350,7 +334,7 @@ Test(lock, taskrun_holder_is_waited_for)
         cr_assert_eq(tr_lock_acquire(&l, task1, 5000, &e), 0, "%s", e.msg);
         cr_expect_geq(th_now_ms() - t0, 150);
         tr_lock_release(&l);
-        cr_expect_eq(reap(pid), 0);
+        cr_expect_eq(th_reap(pid, 10000), 0);
 }
 
 Test(lock, signals_blocked_while_held_and_restored_after)
@@ -400,13 +384,12 @@ Test(lock, sigterm_while_held_waits_for_release_and_leaves_no_lock)
         close(after[1]);
         cr_assert_eq(read(ready[0], &c, 1), 1, "child could not take the lock");
         cr_assert_eq(kill(pid, SIGTERM), 0);
-        sleep_ms(100);
+        th_sleep_ms(100);
         cr_expect_eq(waitpid(pid, &status, WNOHANG), 0, "child died while holding the lock");
         cr_expect_eq(access(lock1, F_OK), 0, "lock released before the child let go");
         cr_assert_eq(write(go[1], "G", 1), 1);
-        status = reap(pid);
-        cr_expect(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
-                  "child did not die of SIGTERM (status %#x)", status);
+        status = th_reap(pid, 10000);
+        cr_expect_eq(status, 128 + SIGTERM, "child did not die of SIGTERM ($? %d)", status);
         cr_expect_eq(read(after[0], &c, 1), 0, "child ran on after release");
         cr_expect_neq(access(lock1, F_OK), 0, "lock directory left behind");
         close(ready[0]);

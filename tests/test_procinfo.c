@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "taskrun/procinfo.h"
 
 static void read_line(const char *path, char *buf, size_t n)
@@ -56,10 +57,10 @@ static pid_t fork_paused_child(void)
         return pid;
 }
 
-static void reap(pid_t pid)
+static void kill_and_reap(pid_t pid)
 {
         kill(pid, SIGKILL);
-        cr_assert_eq(waitpid(pid, NULL, 0), pid);
+        cr_assert_eq(th_reap(pid, 10000), 128 + SIGKILL);
 }
 
 Test(procinfo, boot_id_is_36_chars_matching_proc)
@@ -132,7 +133,7 @@ Test(procinfo, start_ticks_of_forked_child_differ)
         cr_assert_eq(tr_proc_start_ticks(getpid(), &self), 0);
         cr_assert_eq(tr_proc_start_ticks(pid, &child), 0);
         expected = start_ticks_by_scanf(pid);
-        reap(pid);
+        kill_and_reap(pid);
         cr_assert_eq(child, expected);
         cr_assert_gt(child, self);
 }
@@ -142,7 +143,7 @@ Test(procinfo, start_ticks_of_dead_pid_is_enoent)
         unsigned long long ticks;
         pid_t pid = fork_paused_child();
 
-        reap(pid);
+        kill_and_reap(pid);
         errno = 0;
         cr_assert_eq(tr_proc_start_ticks(pid, &ticks), -1);
         cr_assert_eq(errno, ENOENT);

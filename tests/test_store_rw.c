@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -813,20 +814,70 @@ Test(atomic, failed_rename_removes_temp_file)
         cr_expect_eq(th_count(tmp, ".*.tmp.*"), 0, "temp file left");
 }
 
+/* How unwritable_directory_reports_it's write went, as an exit status (a bit per failure). */
+enum { UNWRITABLE_WROTE = 1, UNWRITABLE_ERRNO = 2, UNWRITABLE_MSG = 4, UNWRITABLE_NO_DROP = 77 };
+
+static int write_into_unwritable(const char *file)
+{
+        struct tr_err e = {0};
+        int bad = 0;
+
+        if (tr_atomic_write(file, "x", 1, 0644, 0, &e) != -1)
+                return UNWRITABLE_WROTE;
+        if (e.errnum != EACCES)
+                bad |= UNWRITABLE_ERRNO;
+        if (strstr(e.msg, "temp file") == NULL)
+                bad |= UNWRITABLE_MSG;
+        if (bad)
+                fprintf(stderr, "tr_atomic_write: errno %d: %s\n", e.errnum, e.msg);
+        return bad;
+}
+
+/*
+ * Root ignores directory permissions, so as root the write is made by a child
+ * that has become nobody (uid and gid 65534), in a directory nobody owns but
+ * may not write; the child reports through its exit status.
+ */
 Test(atomic, unwritable_directory_reports_it)
 {
         char dir[PATH_MAX + 16], file[PATH_MAX + 32];
-        struct tr_err e = {0};
+        const uid_t nobody = 65534;
+        int rc;
 
-        if (geteuid() == 0) {
-                teardown(); /* a skipped test gets no .fini */
-                cr_skip_test("root ignores directory permissions");
-        }
         snprintf(dir, sizeof dir, "%s/ro", tmp);
         snprintf(file, sizeof file, "%s/1.json", dir);
         cr_assert_eq(mkdir(dir, 0500), 0);
-        cr_expect_eq(tr_atomic_write(file, "x", 1, 0644, 0, &e), -1);
-        cr_expect_eq(e.errnum, EACCES);
-        cr_expect(strstr(e.msg, "temp file") != NULL, "%s", e.msg);
+        if (geteuid() != 0) {
+                rc = write_into_unwritable(file);
+        } else {
+                /* mkdtemp made tmp 0700: nobody must be able to get through it. */
+                cr_assert_eq(chmod(tmp, 0755), 0, "chmod %s: %s", tmp, strerror(errno));
+                cr_assert_eq(chown(dir, nobody, nobody), 0, "chown %s: %s", dir, strerror(errno));
+                pid_t pid = fork();
+                cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
+                if (pid == 0) {
+                        alarm(30);
+                        if (setgroups(0, NULL) == -1 || setresgid(nobody, nobody, nobody) == -1 ||
+                            setresuid(nobody, nobody, nobody) == -1)
+                                _exit(UNWRITABLE_NO_DROP);
+                        if (access(tmp, X_OK) == -1) {
+                                fprintf(stderr, "as nobody: %s: %s\n", tmp, strerror(errno));
+                                _exit(UNWRITABLE_NO_DROP + 1);
+                        }
+                        _exit(write_into_unwritable(file));
+                }
+                rc = th_reap(pid, 20000);
+                if (rc == UNWRITABLE_NO_DROP) {
+                        teardown(); /* a skipped test gets no .fini */
+                        cr_skip_test("root could not become nobody (uid 65534) to test it");
+                }
+                cr_assert_neq(rc, UNWRITABLE_NO_DROP + 1,
+                              "nobody cannot reach %s (a parent directory shuts it out)", tmp);
+                cr_assert_lt(rc, 8, "the child as nobody died: $? %d", rc);
+        }
+        cr_expect_neq(rc, UNWRITABLE_WROTE, "wrote into a directory without write permission");
+        cr_expect_eq(rc & UNWRITABLE_ERRNO, 0, "errno was not EACCES (see stderr)");
+        cr_expect_eq(rc & UNWRITABLE_MSG, 0,
+                     "the message does not name the temp file (see stderr)");
         chmod(dir, 0700);
 }
