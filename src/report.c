@@ -288,6 +288,9 @@ int tr_report_end(json_object *task, void *arg, struct tr_err *e)
         set_str(b, "last_line", end->last_line);
         set_str(b, "output_tail", end->tail);
         /* An error a reap wrote while we were on our way here is no longer true. */
-        set_str(b, "error", end->exec_errno ? strerror(end->exec_errno) : NULL);
+        if (end->exec_errno)
+                set_str(b, "error", strerror(end->exec_errno));
+        else
+                json_object_object_del(b, "error");
         return 0;
 }
