@@ -408,3 +408,13 @@ void th_stress_report(const char *fmt, ...)
         fprintf(f, "%s\n", line);
         fclose(f);
 }
+
+const char *th_at(const char *dir, const char *name)
+{
+        static char bufs[8][PATH_MAX + 64];
+        static int next;
+        char *b = bufs[next++ % 8];
+
+        snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
+        return b;
+}

@@ -77,4 +77,7 @@ long th_env_long(const char *name, long def);
  */
 void th_stress_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* dir/name, in one of a few rotating buffers (so several may be used at once). */
+const char *th_at(const char *dir, const char *name);
+
 #endif

@@ -47,17 +47,6 @@ static const char TASK[] = "{\n"
                            "  }\n"
                            "}";
 
-/* tmp/name, in one of a few rotating buffers. */
-static const char *at(const char *name)
-{
-        static char bufs[4][PATH_MAX + 64];
-        static int next;
-        char *b = bufs[next++ % 4];
-
-        snprintf(b, sizeof bufs[0], "%s/%s", tmp, name);
-        return b;
-}
-
 static void open_store(void)
 {
         struct tr_store_opts o = {0};
@@ -197,7 +186,7 @@ static void expect_warnings(const char *path, const char *want)
 /* 300 KB of random bytes, the command's output. */
 static const char *make_output(void)
 {
-        const char *in = at("in");
+        const char *in = th_at(tmp, "in");
 
         cr_assert_eq(th_sh("head -c 300000 /dev/urandom >'%s'", in), 0);
         return in;
@@ -223,7 +212,7 @@ static void expect_same_bytes(const char *a, const char *b)
 static void run_expecting(const char *extra, int want, const char *warning)
 {
         struct th_snapshot snap;
-        const char *in = make_output(), *out = at("out"), *err = at("err");
+        const char *in = make_output(), *out = th_at(tmp, "out"), *err = th_at(tmp, "err");
         int rc;
 
         th_snapshot_take(task1, &snap);
@@ -313,7 +302,7 @@ Test(read_only, strict_run_exits_125_and_output_still_flows)
 
 Test(read_only, create_in_a_read_only_list_fails_clearly)
 {
-        const char *err = at("err");
+        const char *err = th_at(tmp, "err");
         int rc;
 
         remount_read_only();
@@ -424,7 +413,7 @@ Test(eintr, store_operations_succeed_under_a_storm_of_signals)
 
 Test(eintr, run_output_and_status_survive_a_storm_of_forwarded_signals)
 {
-        const char *in = make_output(), *out = at("out"), *ready = at("ready");
+        const char *in = make_output(), *out = th_at(tmp, "out"), *ready = th_at(tmp, "ready");
         json_object *t;
         pid_t pid, storm1, storm2;
         int status;
@@ -481,7 +470,7 @@ static int task_state_is(const char *state)
  */
 Test(eintr, a_signal_after_the_command_ended_keeps_the_result_and_exit_status)
 {
-        const char *go = at("go"), *ready = at("ready");
+        const char *go = th_at(tmp, "go"), *ready = th_at(tmp, "ready");
         int release, status;
         pid_t pid, holder;
         json_object *t;

@@ -39,17 +39,6 @@ static const char TASK[] = "{\n"
                            "  }\n"
                            "}";
 
-/* tmp/name, in one of a few rotating buffers. */
-static const char *at(const char *name)
-{
-        static char bufs[4][PATH_MAX + 64];
-        static int next;
-        char *b = bufs[next++ % 4];
-
-        snprintf(b, sizeof bufs[0], "%s/%s", tmp, name);
-        return b;
-}
-
 /* Entries in d, not counting . and .. */
 static int entries(const char *d)
 {
@@ -159,9 +148,9 @@ Test(symlink, task_file_symlink_refused_by_run_and_command_not_started)
         rc = th_sh("'%s' --dir '%s' --task 1 -- touch '%s/ran' 2>'%s/err'", TASKRUN_BIN, dir, tmp,
                    tmp);
         cr_expect_eq(rc, 125);
-        cr_expect_neq(access(at("ran"), F_OK), 0,
+        cr_expect_neq(access(th_at(tmp, "ran"), F_OK), 0,
                       "the command ran although its task file was refused");
-        expect_stderr_line(at("err"), "symlink");
+        expect_stderr_line(th_at(tmp, "err"), "symlink");
         th_snapshot_assert_same(target, &snap);
         expect_clean(dir);
 }
@@ -265,7 +254,7 @@ Test(ids, dot_dot_ids_refused_by_run_and_nothing_written_outside)
         cr_expect_eq(entries(tmp), 2, "something was created beside the list: %d entries",
                      entries(tmp));
         cr_expect_eq(entries(dir), 0, "something was created in the list");
-        cr_expect_neq(access(at("ran"), F_OK), 0);
+        cr_expect_neq(access(th_at(tmp, "ran"), F_OK), 0);
 }
 
 Test(ids, dot_dot_list_names_refused)
@@ -464,7 +453,7 @@ Test(json, invalid_json_refused_by_run_with_one_line)
             125);
         expect_stderr_line(err, "line 3");
         th_snapshot_assert_same(task1, &snap);
-        cr_expect_neq(access(at("ran"), F_OK), 0);
+        cr_expect_neq(access(th_at(tmp, "ran"), F_OK), 0);
 }
 
 /*
