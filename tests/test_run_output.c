@@ -251,5 +251,6 @@ Test(run_output, gone_reader_gives_the_command_sigpipe_as_without_taskrun)
 Test(run_output, pty_command_closing_stdout_early_is_not_hung_up)
 {
         for (int i = 0; i < 20; i++)
-                cr_assert_eq(run("\"$TR\" --dir list --pty -- ls -l /proc/self/fd"), 0, "run %d", i);
+                cr_assert_eq(run("\"$TR\" --dir list --pty -- ls -l /proc/self/fd"), 0, "run %d",
+                             i);
 }
