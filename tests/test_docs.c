@@ -214,10 +214,11 @@ static int form_accepts(const char *scratch, const char *form, const char *opt)
         char cmd[2 * PATH_MAX + 256], *out;
         int accepted;
 
-        snprintf(cmd, sizeof cmd,
-                 "cd '%s' && env -u CLAUDE_CODE_TASK_LIST_ID CLAUDE_CONFIG_DIR='%s/cfg' "
-                 "HOME='%s' '%s' %s %s </dev/null 2>&1 >/dev/null",
-                 scratch, scratch, scratch, bin(), form, opt);
+        int len = snprintf(cmd, sizeof cmd,
+                           "cd '%s' && env -u CLAUDE_CODE_TASK_LIST_ID CLAUDE_CONFIG_DIR='%s/cfg' "
+                           "HOME='%s' '%s' %s %s </dev/null 2>&1 >/dev/null",
+                           scratch, scratch, scratch, bin(), form, opt);
+        cr_assert_lt(len, (int)sizeof cmd, "command line too long");
         th_run(cmd, &out);
         accepted = strstr(out, "unrecognized option") == NULL;
         free(out);
