@@ -113,6 +113,21 @@ struct figures {
         long runs, files, corrupt, locks_left, temps_left, max_wait_ms, real_waits;
 };
 
+/* Count what the kills left, print the figures scripts/stress reads, and demand no corruption. */
+static void report_figures(const char *name, struct figures *f, int with_waits)
+{
+        f->temps_left = th_count(dir, ".*.tmp.*");
+        if (with_waits)
+                th_stress_report("%s runs=%ld files=%ld corrupt=%ld locks_left=%ld temps_left=%ld "
+                                 "max_lock_wait_ms=%ld real_waits=%ld",
+                                 name, f->runs, f->files, f->corrupt, f->locks_left, f->temps_left,
+                                 f->max_wait_ms, f->real_waits);
+        else
+                th_stress_report("%s runs=%ld files=%ld corrupt=%ld locks_left=%ld temps_left=%ld",
+                                 name, f->runs, f->files, f->corrupt, f->locks_left, f->temps_left);
+        cr_expect_eq(f->corrupt, 0);
+}
+
 /*
  * A lock directory the killed writer left: either wait it out for real (the
  * next writer must get in within the stale time and a little), or backdate it
@@ -225,12 +240,7 @@ Test(crash, patch_loop_killed_anywhere_leaves_a_whole_version)
                 next_writer_gets_in(&f, th_count_lockdirs(dir) > 0, real_waits, patch);
                 counter = check_version(&f, counter + 1);
         }
-        f.temps_left = th_count(dir, ".*.tmp.*");
-        th_stress_report("crash_patch runs=%ld files=%ld corrupt=%ld locks_left=%ld "
-                         "temps_left=%ld max_lock_wait_ms=%ld real_waits=%ld",
-                         f.runs, f.files, f.corrupt, f.locks_left, f.temps_left, f.max_wait_ms,
-                         f.real_waits);
-        cr_expect_eq(f.corrupt, 0);
+        report_figures("crash_patch", &f, 1);
         cr_expect_gt(counter, 0, "no write ever completed");
 }
 
@@ -336,12 +346,7 @@ Test(crash, taskrun_killed_anywhere_in_a_run_leaves_a_valid_task)
                                     "{\"status\":\"pending\"}");
                 check_run_file(&f);
         }
-        f.temps_left = th_count(dir, ".*.tmp.*");
-        th_stress_report("crash_run runs=%ld files=%ld corrupt=%ld locks_left=%ld "
-                         "temps_left=%ld max_lock_wait_ms=%ld real_waits=%ld",
-                         f.runs, f.files, f.corrupt, f.locks_left, f.temps_left, f.max_wait_ms,
-                         f.real_waits);
-        cr_expect_eq(f.corrupt, 0);
+        report_figures("crash_run", &f, 1);
 }
 
 static void create_forever(void)
@@ -417,11 +422,7 @@ Test(crash, create_killed_anywhere_leaves_whole_tasks_and_unique_ids)
         total = check_created(&f);
         /* Numbered without gaps: a temp file or a lost write never took an id. */
         cr_expect_eq(th_count(dir, "*.json"), total + lists, "a gap or a stray .json file");
-        f.temps_left = th_count(dir, ".*.tmp.*");
-        th_stress_report("crash_create runs=%ld files=%ld corrupt=%ld locks_left=%ld "
-                         "temps_left=%ld",
-                         f.runs, f.files, f.corrupt, f.locks_left, f.temps_left);
-        cr_expect_eq(f.corrupt, 0);
+        report_figures("crash_create", &f, 0);
         cr_expect_gt(total, 0, "no task was ever created");
 }
 
@@ -580,11 +581,6 @@ Test(crash, update_command_killed_anywhere_leaves_a_whole_version)
                 next_writer_gets_in(&f, th_count_lockdirs(dir) > 0, real_waits, patch);
                 counter = check_version(&f, counter + 1);
         }
-        f.temps_left = th_count(dir, ".*.tmp.*");
-        th_stress_report("crash_update runs=%ld files=%ld corrupt=%ld locks_left=%ld "
-                         "temps_left=%ld max_lock_wait_ms=%ld real_waits=%ld",
-                         f.runs, f.files, f.corrupt, f.locks_left, f.temps_left, f.max_wait_ms,
-                         f.real_waits);
-        cr_expect_eq(f.corrupt, 0);
+        report_figures("crash_update", &f, 1);
         cr_expect_gt(loop_writes, 0, "taskrun update never completed a write");
 }
