@@ -106,28 +106,31 @@ Test(create, created_file_has_id_and_claude_shape)
         json_object_put(t);
 }
 
-Test(create, created_file_mode_is_0644_under_umask_022)
+/* The mode of a task created under mask. */
+static mode_t created_mode_under(mode_t mask)
 {
         struct stat st;
         char path[PATH_MAX + 16];
 
-        umask(022);
+        umask(mask);
         create_one();
         path_of(path, sizeof path, "1.json");
         cr_assert_eq(stat(path, &st), 0);
-        cr_expect_eq(st.st_mode & 07777, 0644, "mode %o", st.st_mode & 07777);
+        return st.st_mode & 07777;
+}
+
+Test(create, created_file_mode_is_0644_under_umask_022)
+{
+        mode_t mode = created_mode_under(022);
+
+        cr_expect_eq(mode, 0644, "mode %o", mode);
 }
 
 Test(create, created_file_mode_follows_umask)
 {
-        struct stat st;
-        char path[PATH_MAX + 16];
+        mode_t mode = created_mode_under(077);
 
-        umask(077);
-        create_one();
-        path_of(path, sizeof path, "1.json");
-        cr_assert_eq(stat(path, &st), 0);
-        cr_expect_eq(st.st_mode & 07777, 0600, "mode %o", st.st_mode & 07777);
+        cr_expect_eq(mode, 0600, "mode %o", mode);
 }
 
 Test(create, highwatermark_above_files_is_respected_and_updated)

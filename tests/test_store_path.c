@@ -190,62 +190,57 @@ Test(store_path, dir_beats_list)
         cr_expect_eq(s.schema, TR_SCHEMA_CLAUDE);
 }
 
-Test(store_path, list_beats_environment)
+/* Opening a store with o (creating the list) lands in root/rel; returns that path. */
+static const char *expect_opens_at(const struct tr_store_opts *o, const char *root, const char *rel)
 {
-        char config[PATH_MAX], want[PATH_MAX + 32];
-        struct tr_store_opts o = {.list = "mylist"};
+        static char want[PATH_MAX + 64];
         struct tr_store s;
         struct tr_err e = {0};
+
+        cr_assert_eq(tr_store_open(&s, o, 1, NULL, &e), 0, "%s", e.msg);
+        snprintf(want, sizeof want, "%s/%s", root, rel);
+        cr_expect_str_eq(s.dir, want);
+        return want;
+}
+
+Test(store_path, list_beats_environment)
+{
+        char config[PATH_MAX];
+        struct tr_store_opts o = {.list = "mylist"};
 
         make_dir(config, sizeof config, "config");
         setenv("CLAUDE_CONFIG_DIR", config, 1);
         setenv("CLAUDE_CODE_TASK_LIST_ID", "envlist", 1);
-        cr_assert_eq(tr_store_open(&s, &o, 1, NULL, &e), 0, "%s", e.msg);
-        snprintf(want, sizeof want, "%s/tasks/mylist", config);
-        cr_expect_str_eq(s.dir, want);
+        expect_opens_at(&o, config, "tasks/mylist");
 }
 
 Test(store_path, environment_list_under_claude_config_dir)
 {
-        char config[PATH_MAX], want[PATH_MAX + 32];
+        char config[PATH_MAX];
         struct tr_store_opts o = {0};
-        struct tr_store s;
-        struct tr_err e = {0};
 
         make_dir(config, sizeof config, "config");
         setenv("CLAUDE_CONFIG_DIR", config, 1);
         setenv("CLAUDE_CODE_TASK_LIST_ID", "envlist", 1);
-        cr_assert_eq(tr_store_open(&s, &o, 1, NULL, &e), 0, "%s", e.msg);
-        snprintf(want, sizeof want, "%s/tasks/envlist", config);
-        cr_expect_str_eq(s.dir, want);
+        const char *want = expect_opens_at(&o, config, "tasks/envlist");
         struct stat st;
         cr_expect(stat(want, &st) == 0 && S_ISDIR(st.st_mode), "list dir not created");
 }
 
 Test(store_path, environment_list_under_home_claude)
 {
-        char want[PATH_MAX + 32];
         struct tr_store_opts o = {0};
-        struct tr_store s;
-        struct tr_err e = {0};
 
         setenv("CLAUDE_CODE_TASK_LIST_ID", "envlist", 1);
-        cr_assert_eq(tr_store_open(&s, &o, 1, NULL, &e), 0, "%s", e.msg);
-        snprintf(want, sizeof want, "%s/.claude/tasks/envlist", tmp);
-        cr_expect_str_eq(s.dir, want);
+        expect_opens_at(&o, tmp, ".claude/tasks/envlist");
 }
 
 Test(store_path, empty_claude_config_dir_falls_back_to_home)
 {
-        char want[PATH_MAX + 32];
         struct tr_store_opts o = {.list = "l"};
-        struct tr_store s;
-        struct tr_err e = {0};
 
         setenv("CLAUDE_CONFIG_DIR", "", 1);
-        cr_assert_eq(tr_store_open(&s, &o, 1, NULL, &e), 0, "%s", e.msg);
-        snprintf(want, sizeof want, "%s/.claude/tasks/l", tmp);
-        cr_expect_str_eq(s.dir, want);
+        expect_opens_at(&o, tmp, ".claude/tasks/l");
 }
 
 Test(store_path, no_list_anywhere_is_an_error)
