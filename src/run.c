@@ -208,12 +208,11 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
             .duration_ms = out->duration_ms,
             .output_bytes = tail->total,
         };
-        char *full = tr_tail_render(tail, 0), *lines = tr_tail_render(tail, RESULT_LINES);
-        char *last = tr_tail_last_line(tail);
+        char *full = tr_tail_render(tail, 0), *last = tr_tail_last_line(tail);
 
         tr_iso8601_now(end.ended_at);
         end.tail = full;
-        end.tail_lines = lines;
+        end.tail_lines = full ? tr_tail_last_lines(full, RESULT_LINES) : NULL;
         end.last_line = last;
         c->report.end = &end;
         write_task(c, c->running_written || out->exec_errno ? tr_report_end : report_start_end, 0);
@@ -227,7 +226,6 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
         if (out->exec_errno != 0)
                 tr_warnx("%s: %s", c->o->argv[0], strerror(out->exec_errno));
         free(full);
-        free(lines);
         free(last);
 }
 

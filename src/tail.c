@@ -300,6 +300,11 @@ char *tr_tail_render(const struct tr_tail *t, int max_lines)
         return keep_range(out, start, len);
 }
 
+const char *tr_tail_last_lines(const char *rendered, int max_lines)
+{
+        return rendered + last_lines_start(rendered, strlen(rendered), max_lines);
+}
+
 char *tr_tail_last_line(const struct tr_tail *t)
 {
         /* Heartbeats ask for this: render the last few KB, not the whole tail. */

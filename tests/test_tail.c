@@ -355,3 +355,25 @@ Test(tail, empty_tail_renders_empty_string)
         free(line);
         tr_tail_free(&t);
 }
+
+Test(tail, last_lines_of_a_rendering_match_a_rendering_of_last_lines)
+{
+        struct tr_tail t;
+        char *full, *lines;
+
+        cr_assert_eq(tr_tail_init(&t, 256), 0);
+        for (int i = 0; i < 40; i++) {
+                char line[32];
+                int n = snprintf(line, sizeof line, "\x1b[1mline %d\x1b[0m\n", i);
+                tr_tail_feed(&t, line, (size_t)n);
+        }
+        full = tr_tail_render(&t, 0);
+        lines = tr_tail_render(&t, 3);
+        cr_assert_not_null(full);
+        cr_assert_not_null(lines);
+        cr_expect_str_eq(tr_tail_last_lines(full, 3), lines);
+        cr_expect_str_eq(lines, "line 37\nline 38\nline 39\n");
+        free(full);
+        free(lines);
+        tr_tail_free(&t);
+}

@@ -36,6 +36,9 @@ void tr_tail_free(struct tr_tail *t);
  */
 char *tr_tail_render(const struct tr_tail *t, int max_lines);
 
+/* Where the last max_lines lines of a rendering begin, inside it (no copy). */
+const char *tr_tail_last_lines(const char *rendered, int max_lines);
+
 /* The last non-empty line of the rendering, malloc'd (may be ""), NULL on ENOMEM. */
 char *tr_tail_last_line(const struct tr_tail *t);
 
