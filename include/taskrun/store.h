@@ -1,6 +1,6 @@
 /*
  * The task store: where task files live, and reading, merging, creating and
- * updating them safely. See ../shared/task-format.md for the format.
+ * updating them safely. The format is described in man/taskrun.1, TASK FILES.
  *
  * Every write happens under the task's lock, changes only the fields asked
  * for, and replaces the file atomically. Nothing here ever truncates a task
