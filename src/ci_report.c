@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "taskrun/atomic.h"
-#include "taskrun/ci.h"
+#include "ci.h"
 
 json_object *tr_ci_summary(const struct tr_ci_result *r)
 {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "taskrun/cli.h"
+#include "cli.h"
 #include "taskrun/procinfo.h"
 
 struct subcommand {

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "taskrun/cli.h"
-#include "taskrun/cmd.h"
+#include "cli.h"
+#include "cmd.h"
 
 int tr_cmd_usage_error(const char *cmd)
 {

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "taskrun/cli.h"
+#include "cli.h"
 #include "taskrun/utf8.h"
-#include "taskrun/cmd.h"
+#include "cmd.h"
 
 #define CMD "create"
 

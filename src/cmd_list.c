@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "taskrun/cli.h"
-#include "taskrun/cmd.h"
+#include "cli.h"
+#include "cmd.h"
 #include "taskrun/utf8.h"
 
 #define CMD "list"

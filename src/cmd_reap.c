@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "taskrun/atomic.h"
-#include "taskrun/cli.h"
-#include "taskrun/cmd.h"
+#include "cli.h"
+#include "cmd.h"
 #include "taskrun/procinfo.h"
 #include "taskrun/report.h"
 

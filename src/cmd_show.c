@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "taskrun/cli.h"
-#include "taskrun/cmd.h"
+#include "cli.h"
+#include "cmd.h"
 
 #define CMD "show"
 #define LINE_MAX_CHARS 1000

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "taskrun/cli.h"
-#include "taskrun/cmd.h"
+#include "cli.h"
+#include "cmd.h"
 #include "taskrun/procinfo.h"
 
 #define CMD "wait"

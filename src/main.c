@@ -1,4 +1,4 @@
-#include "taskrun/cli.h"
+#include "cli.h"
 
 int main(int argc, char **argv)
 {

@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "taskrun/atomic.h"
-#include "taskrun/ci.h"
-#include "taskrun/cli.h"
-#include "taskrun/run.h"
+#include "ci.h"
+#include "cli.h"
+#include "run.h"
 
 #define RESULT_LINES 10 /* output lines in a failed task's description */
 /*

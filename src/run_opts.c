@@ -6,9 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "taskrun/cli.h"
+#include "cli.h"
 #include "taskrun/procinfo.h"
-#include "taskrun/run.h"
+#include "run.h"
 
 enum {
         OPT_CREATE = TR_OPT_FIRST_FREE,

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "taskrun/sink.h"
+#include "sink.h"
 
 /* A description of our own on the same pipe or terminal, or -1. */
 static int reopen_nonblocking(int fd)

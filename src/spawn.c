@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "taskrun/atomic.h"
-#include "taskrun/spawn.h"
+#include "spawn.h"
 
 #define PIPE_SIZE (1024 * 1024) /* fewer wakeups for chatty commands; best effort */
 

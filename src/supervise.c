@@ -16,8 +16,8 @@
 #include <ev.h>
 
 #include "taskrun/procinfo.h"
-#include "taskrun/sink.h"
-#include "taskrun/supervise.h"
+#include "sink.h"
+#include "supervise.h"
 
 #define READ_CHUNK (128 * 1024)
 #define DRAIN_READS 64 /* after exit, reads per stream before a grandchild's output is cut */

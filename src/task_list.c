@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "taskrun/cli.h"
-#include "taskrun/cmd.h"
+#include "cli.h"
+#include "cmd.h"
 
 /* The id of a task file name "<id>.json", into id; -1 for any other name. */
 static int task_file_id(const char *name, char *id, size_t n)

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "taskrun/cmd.h"
+#include "cmd.h"
 #include "taskrun/procinfo.h"
 
 void tr_here_init(struct tr_here *h)

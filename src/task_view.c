@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "taskrun/cmd.h"
+#include "cmd.h"
 #include "taskrun/procinfo.h"
 #include "taskrun/report.h"
 #include "taskrun/utf8.h"

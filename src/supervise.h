@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "taskrun/error.h"
-#include "taskrun/spawn.h"
+#include "spawn.h"
 #include "taskrun/tail.h"
 
 struct tr_supervise_opts {

@@ -7,7 +7,7 @@
 
 #include "taskrun/report.h"
 #include "taskrun/store.h"
-#include "taskrun/supervise.h"
+#include "supervise.h"
 
 struct tr_run_opts {
         char **argv; /* the command */
