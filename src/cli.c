@@ -14,10 +14,9 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-    {"run", tr_cmd_run},       {"create", tr_cmd_create},
-    {"update", tr_cmd_update}, {"show", tr_cmd_show},
-    {"list", tr_cmd_list},     {"wait", tr_cmd_wait},
-    {"reap", tr_cmd_reap},     {NULL, NULL},
+    {"run", tr_cmd_run},   {"create", tr_cmd_create}, {"update", tr_cmd_update},
+    {"show", tr_cmd_show}, {"list", tr_cmd_list},     {"wait", tr_cmd_wait},
+    {"reap", tr_cmd_reap}, {"kill", tr_cmd_kill},     {NULL, NULL},
 };
 
 void tr_warnx(const char *fmt, ...)

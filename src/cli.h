@@ -11,6 +11,7 @@ enum {
         TR_EXIT_OK = 0,
         TR_EXIT_FAIL = 1,      /* a command's negative answer or operational error */
         TR_EXIT_USAGE = 2,     /* bad options or arguments (subcommands) */
+        TR_EXIT_REFUSED = 3,   /* kill: not ours to signal (another host or boot, pid reused) */
         TR_EXIT_TIMEOUT = 124, /* --timeout expired */
         TR_EXIT_ERROR = 125,   /* taskrun's own error before the child ran */
         TR_EXIT_NOEXEC = 126,  /* command found but not executable */
@@ -26,6 +27,7 @@ int tr_cmd_show(int argc, char **argv);
 int tr_cmd_list(int argc, char **argv);
 int tr_cmd_wait(int argc, char **argv);
 int tr_cmd_reap(int argc, char **argv);
+int tr_cmd_kill(int argc, char **argv);
 
 /* "taskrun: " + message + newline on stderr. */
 void tr_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

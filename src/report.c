@@ -56,10 +56,13 @@ void tr_outcome_line(const struct tr_run_end *end, char *buf, size_t n)
         char took[32], sig[32];
 
         tr_format_duration(end->duration_ms, took, sizeof took);
-        signal_name(end->signal, sig, sizeof sig);
+        signal_name(end->kill_signal ? end->kill_signal : end->signal, sig, sizeof sig);
         if (end->exec_errno != 0)
                 snprintf(buf, n, "failed: could not run the command: %s",
                          strerror(end->exec_errno));
+        else if (end->kill_signal != 0)
+                snprintf(buf, n, "killed by taskrun kill (%s from pid %d) after %s", sig,
+                         (int)end->kill_pid, took);
         else if (end->timed_out)
                 snprintf(buf, n, "timed out after %s%s%s", took, end->signal ? ", ended by " : "",
                          end->signal ? sig : "");
@@ -120,8 +123,9 @@ static void strip_result_block(json_object *task)
 /* An earlier run's result, which a new run's record must not inherit. */
 static void clear_result(json_object *block)
 {
-        static const char *const keys[] = {"exit_code",   "signal",      "timed_out", "ended_at",
-                                           "duration_ms", "output_tail", "last_line", "error"};
+        static const char *const keys[] = {"exit_code", "signal",      "timed_out",
+                                           "ended_at",  "duration_ms", "output_tail",
+                                           "last_line", "error",       "killed_by"};
 
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
                 json_object_object_del(block, keys[i]);
@@ -200,6 +204,14 @@ int tr_report_start(json_object *task, void *arg, struct tr_err *e)
         set_str(b, "host", in->host);
         set_str(b, "boot_id", in->boot_id);
         set_int(b, "start_time_ticks", (int64_t)in->start_ticks);
+        if (in->supervisor_pid > 0) {
+                set_int(b, "supervisor_pid", in->supervisor_pid);
+                set_int(b, "supervisor_start_ticks", (int64_t)in->supervisor_start_ticks);
+        }
+        if (in->log != NULL)
+                set_str(b, "log", in->log);
+        else
+                json_object_object_del(b, "log");
         set_str(b, "started_at", in->started_at);
         set_str(b, "heartbeat_at", in->started_at);
         set_int(b, "output_bytes", 0);
@@ -287,6 +299,15 @@ int tr_report_end(json_object *task, void *arg, struct tr_err *e)
         set_int(b, "output_bytes", (int64_t)end->output_bytes);
         set_str(b, "last_line", end->last_line);
         set_str(b, "output_tail", end->tail);
+        if (end->kill_signal != 0) {
+                json_object *k = json_object_new_object();
+                set_int(k, "signal", end->kill_signal);
+                set_int(k, "pid", end->kill_pid);
+                set_int(k, "uid", (int64_t)end->kill_uid);
+                json_object_object_add(b, "killed_by", k);
+        } else {
+                json_object_object_del(b, "killed_by");
+        }
         /* An error a reap wrote while we were on our way here is no longer true. */
         if (end->exec_errno)
                 set_str(b, "error", strerror(end->exec_errno));

@@ -32,6 +32,7 @@ struct run_ctx {
         int ready_fd;        /* --detach: closed once the running record is written */
         struct tr_run_info info;
         struct tr_report report;
+        char log[PATH_MAX]; /* --detach: the log's absolute path */
 };
 
 /* Errors about what the user asked for stop us; I/O trouble only loses tracking. */
@@ -164,6 +165,8 @@ static void on_heartbeat(void *ctx, const struct tr_tail *tail)
 
 static enum tr_state end_state(const struct tr_outcome *out)
 {
+        if (out->exec_errno == 0 && out->kill_signal != 0)
+                return TR_STATE_KILLED; /* whatever the command made of it */
         if (out->timed_out)
                 return TR_STATE_TIMED_OUT;
         if (out->exec_errno == 0 && out->signal != 0)
@@ -207,6 +210,9 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
             .exec_errno = out->exec_errno,
             .duration_ms = out->duration_ms,
             .output_bytes = tail->total,
+            .kill_signal = out->kill_signal,
+            .kill_pid = out->kill_pid,
+            .kill_uid = out->kill_uid,
         };
         char *full = tr_tail_render(tail, 0), *last = tr_tail_last_line(tail);
 
@@ -314,6 +320,9 @@ static int detach(struct run_ctx *c, int *status, struct tr_err *e)
         log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (log == -1)
                 return tr_err_sys(e, errno, "%s", path);
+        if (realpath(path, c->log) == NULL)
+                snprintf(c->log, sizeof c->log, "%s", path);
+        c->info.log = c->log;
         if (pipe2(ready, O_CLOEXEC) == -1) {
                 close(log);
                 return tr_err_sys(e, errno, "pipe");
@@ -353,6 +362,8 @@ static void fill_info(struct run_ctx *c)
         tr_hostname(in->host, sizeof in->host);
         tr_boot_id(in->boot_id, sizeof in->boot_id);
         tr_iso8601_now(in->started_at);
+        in->supervisor_pid = getpid();
+        tr_proc_start_ticks(in->supervisor_pid, &in->supervisor_start_ticks);
         c->report.schema = c->store.schema;
         c->report.fail_status_pending = c->o->fail_pending;
         c->report.info = in;

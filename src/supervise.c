@@ -15,6 +15,7 @@
 
 #include <ev.h>
 
+#include "control.h"
 #include "taskrun/procinfo.h"
 #include "sink.h"
 #include "supervise.h"
@@ -44,6 +45,10 @@ struct supervisor {
         ev_child child_w;
         ev_signal sig_w[NFORWARDED];
         ev_timer timeout_w, kill_w, heartbeat_w, running_w;
+        ev_io control_w;                 /* kill requests (control.h) */
+        struct tr_kill_request kill_req; /* the first one; signal 0 if none */
+        int user_ended;                  /* a forwarded ending signal or a kill request */
+        int control_fd;                  /* signalfd for kill requests, or -1 */
         int status, ended, timed_out;
         int64_t exit_ms;
         uint64_t heartbeat_bytes; /* tail->total at the last heartbeat */
@@ -194,12 +199,53 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
         (void)loop;
         (void)revents;
 
+        if (w->signum == SIGINT || w->signum == SIGTERM || w->signum == SIGHUP ||
+            w->signum == SIGQUIT)
+                s->user_ended = 1;
         if (s->o->spawn.pty && w->signum == SIGWINCH)
                 tr_pty_sync_winsize(STDOUT_FILENO, s->child.out_fd); /* the pty signals the child */
         else if (s->o->spawn.pty && (w->signum == SIGINT || w->signum == SIGQUIT))
                 signal_pty_foreground(s, w->signum);
         else
                 signal_child(s, w->signum);
+}
+
+static void on_kill_after(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* A stopped command would never act on the signal: wake it, unless the signal is about stopping. */
+static int wants_cont(int sig)
+{
+        return sig != SIGKILL && sig != SIGCONT && sig != SIGSTOP && sig != SIGTSTP &&
+               sig != SIGTTIN && sig != SIGTTOU;
+}
+
+/* `taskrun kill`: send what was asked, wake the command, and SIGKILL later if told to. */
+static void on_kill_request(struct ev_loop *loop, struct supervisor *s,
+                            const struct tr_kill_request *r)
+{
+        int64_t after = r->kill_after_ms > 0 ? r->kill_after_ms : s->o->kill_after_ms;
+
+        if (s->kill_req.signal == 0)
+                s->kill_req = *r;
+        s->user_ended = 1;
+        signal_child(s, r->signal);
+        if (wants_cont(r->signal))
+                signal_child(s, SIGCONT);
+        if (after > 0 && r->signal != SIGKILL && !ev_is_active(&s->kill_w)) {
+                ev_timer_set(&s->kill_w, after / 1000.0, 0);
+                ev_timer_start(loop, &s->kill_w);
+        }
+}
+
+static void on_control(struct ev_loop *loop, ev_io *w, int revents)
+{
+        struct supervisor *s = w->data;
+        struct tr_kill_request r;
+        (void)revents;
+
+        while (tr_control_read(w->fd, &r) == 1)
+                if (r.signal > 0 && r.signal < NSIG)
+                        on_kill_request(loop, s, &r);
 }
 
 static void on_kill_after(struct ev_loop *loop, ev_timer *w, int revents)
@@ -276,6 +322,10 @@ static void start_watchers(struct ev_loop *loop, struct supervisor *s)
                 s->sig_w[i].data = s;
                 ev_signal_start(loop, &s->sig_w[i]);
         }
+        ev_io_init(&s->control_w, on_control, s->control_fd, EV_READ);
+        s->control_w.data = s;
+        if (s->control_fd >= 0)
+                ev_io_start(loop, &s->control_w);
         ev_init(&s->kill_w, on_kill_after);
         s->kill_w.data = s;
         ev_timer_init(&s->timeout_w, on_timeout, o->timeout_ms / 1000.0, 0);
@@ -308,6 +358,10 @@ static void stop_watchers(struct ev_loop *loop, struct supervisor *s)
         ev_timer_stop(loop, &s->kill_w);
         ev_timer_stop(loop, &s->heartbeat_w);
         ev_timer_stop(loop, &s->running_w);
+        ev_io_stop(loop, &s->control_w);
+        if (s->control_fd >= 0)
+                close(s->control_fd); /* the signal stays blocked: a late request is dropped */
+        s->control_fd = -1;
 }
 
 static void fill_outcome(const struct supervisor *s, int64_t start_ms, struct tr_outcome *out)
@@ -315,6 +369,10 @@ static void fill_outcome(const struct supervisor *s, int64_t start_ms, struct tr
         memset(out, 0, sizeof *out);
         out->exec_errno = s->child.exec_errno;
         out->timed_out = s->timed_out;
+        out->user_ended = s->user_ended;
+        out->kill_signal = s->kill_req.signal;
+        out->kill_pid = s->kill_req.pid;
+        out->kill_uid = s->kill_req.uid;
         if (WIFSIGNALED(s->status))
                 out->signal = WTERMSIG(s->status);
         else
@@ -355,7 +413,7 @@ int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct
 {
         /* ev_child needs the default loop, created before fork so no exit is missed. */
         struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
-        struct supervisor s = {.o = o, .tail = tail};
+        struct supervisor s = {.o = o, .tail = tail, .control_fd = -1};
         int64_t start_ms;
         sigset_t mask;
 
@@ -370,9 +428,13 @@ int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct
                 return tr_err_sys(e, ENOMEM, "output buffer");
         }
         start_ms = tr_monotonic_ms();
+        /* Blocked before the mask is saved, so it stays blocked (the child gets o->spawn.mask). */
+        s.control_fd = tr_control_open();
         hold_forwarded(&mask);
         if (tr_spawn(&o->spawn, &s.child, e) == -1) {
                 sigprocmask(SIG_SETMASK, &mask, NULL);
+                if (s.control_fd >= 0)
+                        close(s.control_fd);
                 tr_sink_close(&s.out.sink);
                 tr_sink_close(&s.err.sink);
                 free(s.buf);

@@ -7,6 +7,7 @@
 #define TASKRUN_SUPERVISE_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "taskrun/error.h"
 #include "spawn.h"
@@ -37,6 +38,10 @@ struct tr_outcome {
         int timed_out;  /* the timeout expired (whatever then ended it) */
         int exec_errno; /* the command could not be started */
         int64_t duration_ms;
+        int user_ended;  /* someone ended it: Ctrl-C, SIGTERM, SIGHUP, SIGQUIT or taskrun kill */
+        int kill_signal; /* the signal taskrun kill asked for, or 0 */
+        pid_t kill_pid;  /* and who asked */
+        uid_t kill_uid;
 };
 
 /*

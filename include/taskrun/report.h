@@ -36,6 +36,9 @@ struct tr_run_info {
         char boot_id[64];
         unsigned long long start_ticks;
         char started_at[TR_ISO8601_LEN];
+        pid_t supervisor_pid; /* the taskrun that supervises: `taskrun kill` asks it */
+        unsigned long long supervisor_start_ticks;
+        const char *log; /* --detach: the log's absolute path, else NULL */
 };
 
 struct tr_run_end {
@@ -50,6 +53,9 @@ struct tr_run_end {
         const char *tail_lines; /* its last few lines, for the description */
         const char *last_line;  /* last non-empty output line */
         uint64_t output_bytes;
+        int kill_signal; /* `taskrun kill` asked for this signal; 0 if it did not */
+        pid_t kill_pid;  /* who asked */
+        uid_t kill_uid;
 };
 
 struct tr_report {

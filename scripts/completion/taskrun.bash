@@ -8,7 +8,7 @@ _taskrun_store_opts='--list --dir --file --follow-symlinks --lock-timeout --help
 _taskrun_run_opts="--task --create --subject --description --on-fail --strict
 	--timeout --kill-after --signal --group --pty --tail --heartbeat --quiet
 	--summary --github --detach --log --version $_taskrun_store_opts"
-_taskrun_commands='create update show list wait reap run'
+_taskrun_commands='create update show list wait reap kill run'
 
 # Options that take an argument (the next word, or after "=").
 _taskrun_takes_arg()
@@ -37,6 +37,7 @@ _taskrun_opts_of()
 	list) echo "--json --status $_taskrun_store_opts" ;;
 	wait) echo "--timeout --any --wait-missing --quiet $_taskrun_store_opts" ;;
 	reap) echo "--dry-run $_taskrun_store_opts" ;;
+	kill) echo "--signal --kill-after $_taskrun_store_opts" ;;
 	*) echo "$_taskrun_run_opts" ;;
 	esac
 }
@@ -214,7 +215,7 @@ _taskrun()
 		fi
 		;;
 	run) _taskrun_command "$COMP_CWORD" "$cur" ;;
-	show | update | wait) _taskrun_ids "$cur" ;;
+	show | update | wait | kill) _taskrun_ids "$cur" ;;
 	esac
 }
 

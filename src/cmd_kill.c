@@ -1,0 +1,242 @@
+/*
+ * `taskrun kill ID...`: ask a run's supervisor to end its command. Nothing is
+ * signalled until the record proves the process is the run's: this host, this
+ * boot, the recorded pid with the recorded start time. The check and the
+ * signal go through a pidfd, so a pid reused in between is never hit.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cmd.h"
+#include "control.h"
+#include "run.h"
+#include "taskrun/procinfo.h"
+
+#define CMD "kill"
+
+static const struct option kill_options[] = {
+    {"signal", required_argument, NULL, 's'},
+    {"kill-after", required_argument, NULL, 'k'},
+    {"help", no_argument, NULL, 'h'},
+    TR_STORE_LONGOPTS,
+    {NULL, 0, NULL, 0},
+};
+
+struct kill_ctx {
+        const struct tr_store *store;
+        struct tr_here here;
+        int signal;
+        int64_t kill_after_ms;
+};
+
+/* What a recorded pid is now. */
+enum pid_match { PID_SAME, PID_GONE, PID_REUSED, PID_UNKNOWN };
+
+static void usage(FILE *f)
+{
+        fputs("usage: taskrun kill [-s SIG] [-k DURATION] [options] ID...\n"
+              "       taskrun kill [-s SIG] [-k DURATION] --file PATH\n"
+              "\n"
+              "End the run of each task ID, in the foreground of another shell or detached:\n"
+              "its supervising taskrun sends the signal to the command (to its process group\n"
+              "if it was run with -g), then SIGCONT, then SIGKILL after the kill-after\n"
+              "if one is given here or was given to the run, and records the state killed\n"
+              "with the signal and who asked (metadata.taskrun.killed_by). Nothing is\n"
+              "signalled unless the record matches this host, this boot, and the pid with\n"
+              "its recorded start time. A run that is already over is reported on stderr\n"
+              "and is not an error, so scripts may kill \"just in case\".\n"
+              "\n"
+              "         -s, --signal SIG         signal to send (default TERM)\n"
+              "         -k, --kill-after DURATION  then SIGKILL this long after, if still running\n"
+              "         -h, --help               this help\n",
+              f);
+        tr_cmd_store_usage(f);
+        fputs("\nexit status: 0 signalled, or already over; 1 a task not found, without a run,\n"
+              "or it could not be signalled; 2 usage error; 3 refused: the run is on another\n"
+              "host or from before a reboot, or its pid now belongs to another process.\n",
+              f);
+}
+
+/* Open pid as a pidfd and check its start time against the record's. */
+static enum pid_match open_recorded(json_object *block, const char *pid_key, const char *ticks_key,
+                                    int *pidfd)
+{
+        unsigned long long ticks;
+        int64_t pid, recorded;
+        int fd;
+
+        *pidfd = -1;
+        if (tr_json_int(block, pid_key, &pid) == -1 || pid <= 0 || pid > INT_MAX)
+                return PID_UNKNOWN;
+        if ((fd = pidfd_open((pid_t)pid, 0)) == -1)
+                return errno == ESRCH ? PID_GONE : PID_UNKNOWN;
+        /* The pidfd pins the process: if it matches now, signals reach this one. */
+        if (tr_proc_start_ticks((pid_t)pid, &ticks) == -1) {
+                close(fd);
+                return errno == ENOENT ? PID_GONE : PID_UNKNOWN;
+        }
+        if (tr_json_int(block, ticks_key, &recorded) == -1 || recorded <= 0) {
+                close(fd);
+                return PID_UNKNOWN;
+        }
+        if ((unsigned long long)recorded != ticks) {
+                close(fd);
+                return PID_REUSED;
+        }
+        *pidfd = fd;
+        return PID_SAME;
+}
+
+/* Host and boot: a run elsewhere, or before a reboot, is never ours to signal. */
+static int check_place(const struct kill_ctx *c, const char *id, json_object *block)
+{
+        const char *host = tr_json_str(block, "host");
+        const char *boot = tr_json_str(block, "boot_id");
+
+        if (host == NULL || *host == '\0')
+                tr_warnx("%s: task %s: refused: no host recorded", CMD, id);
+        else if (c->here.host[0] == '\0' || strcmp(host, c->here.host) != 0)
+                tr_warnx("%s: task %s: refused: it runs on host %s", CMD, id, host);
+        else if (boot != NULL && *boot != '\0' && c->here.boot_id[0] != '\0' &&
+                 strcmp(boot, c->here.boot_id) != 0)
+                tr_warnx("%s: task %s: refused: it started before the last reboot", CMD, id);
+        else
+                return 0;
+        return -1;
+}
+
+/* No supervisor to ask (gone, or a record without one): signal the verified command. */
+static int signal_command(const struct kill_ctx *c, const char *id, json_object *block)
+{
+        int64_t pid = 0;
+        int fd, r;
+
+        tr_json_int(block, "pid", &pid);
+        switch (open_recorded(block, "pid", "start_time_ticks", &fd)) {
+        case PID_GONE:
+                tr_warnx("%s: task %s: already over (process %lld is gone)", CMD, id,
+                         (long long)pid);
+                return TR_EXIT_OK;
+        case PID_REUSED:
+                tr_warnx("%s: task %s: refused: pid %lld is now another process", CMD, id,
+                         (long long)pid);
+                return TR_EXIT_REFUSED;
+        case PID_UNKNOWN:
+                tr_warnx("%s: task %s: refused: cannot tell that pid %lld is its process", CMD, id,
+                         (long long)pid);
+                return TR_EXIT_REFUSED;
+        case PID_SAME:
+                break;
+        }
+        r = pidfd_send_signal(fd, c->signal, NULL, 0);
+        if (r == 0 && c->signal != SIGKILL && c->signal != SIGCONT)
+                pidfd_send_signal(fd, SIGCONT, NULL, 0);
+        close(fd);
+        if (r == -1) {
+                tr_warnx("%s: task %s: process %lld: %s", CMD, id, (long long)pid, strerror(errno));
+                return TR_EXIT_FAIL;
+        }
+        tr_warnx("%s: task %s: its taskrun is gone; signalled process %lld directly", CMD, id,
+                 (long long)pid);
+        return TR_EXIT_OK;
+}
+
+static int kill_task(const struct kill_ctx *c, const char *id, json_object *task)
+{
+        json_object *block = tr_task_block(task, c->store->schema);
+        const char *state = tr_json_str(block, "state");
+        int fd;
+
+        if (state == NULL) {
+                tr_warnx("%s: task %s: no run recorded", CMD, id);
+                return TR_EXIT_FAIL;
+        }
+        if (strcmp(state, "running") != 0) {
+                tr_warnx("%s: task %s: already over (%s)", CMD, id, state);
+                return TR_EXIT_OK;
+        }
+        if (check_place(c, id, block) == -1)
+                return TR_EXIT_REFUSED;
+        if (open_recorded(block, "supervisor_pid", "supervisor_start_ticks", &fd) != PID_SAME)
+                return signal_command(c, id, block);
+        int r = tr_control_send(fd, c->signal, c->kill_after_ms);
+        int errnum = errno;
+        close(fd);
+        if (r == 0)
+                return TR_EXIT_OK;
+        tr_warnx("%s: task %s: cannot reach its taskrun: %s", CMD, id, strerror(errnum));
+        return TR_EXIT_FAIL;
+}
+
+/* Refusals outrank failures, which outrank success. */
+static int worse(int a, int b)
+{
+        if (a == TR_EXIT_REFUSED || b == TR_EXIT_REFUSED)
+                return TR_EXIT_REFUSED;
+        return a != TR_EXIT_OK ? a : b;
+}
+
+static int kill_all(struct kill_ctx *c, const struct tr_store_opts *so, char **ids, int nids)
+{
+        struct tr_targets t;
+        json_object *task;
+        int r = tr_targets_open(CMD, so, ids, nids, INT_MAX, &t), status = TR_EXIT_OK;
+
+        if (r != TR_EXIT_OK)
+                return r;
+        c->store = &t.store;
+        tr_here_init(&c->here);
+        for (size_t i = 0; i < t.n; i++) {
+                if ((r = tr_cmd_read(CMD, &t.store, &t.refs[i], &task)) == TR_EXIT_OK) {
+                        r = kill_task(c, t.refs[i].id, task);
+                        json_object_put(task);
+                }
+                status = worse(status, r);
+        }
+        tr_targets_free(&t);
+        return status;
+}
+
+static int apply_option(struct kill_ctx *c, struct tr_store_opts *so, int opt, const char *arg)
+{
+        switch (opt) {
+        case 's':
+                if ((c->signal = tr_parse_signal(arg)) > 0)
+                        return 0;
+                tr_warnx("%s: --signal: unknown signal '%s'", CMD, arg);
+                return -1;
+        case 'k':
+                if (tr_parse_duration(arg, &c->kill_after_ms) == 0 &&
+                    c->kill_after_ms <= TR_CONTROL_KILL_AFTER_MAX_MS)
+                        return 0;
+                tr_warnx("%s: --kill-after: invalid duration '%s'", CMD, arg);
+                return -1;
+        }
+        return tr_store_opt(so, opt, arg) == 1 ? 0 : -1;
+}
+
+int tr_cmd_kill(int argc, char **argv)
+{
+        struct kill_ctx c = {.signal = SIGTERM};
+        struct tr_store_opts so = {.lock_timeout_ms = -1};
+        int opt;
+
+        optind = 1;
+        argv[0] = "taskrun: " CMD;
+        while ((opt = getopt_long(argc, argv, "s:k:h", kill_options, NULL)) != -1) {
+                if (opt == 'h') {
+                        usage(stdout);
+                        return TR_EXIT_OK;
+                }
+                if (opt == '?' || apply_option(&c, &so, opt, optarg) == -1)
+                        return tr_cmd_usage_error(CMD);
+        }
+        return kill_all(&c, &so, argv + optind, argc - optind);
+}

@@ -1,0 +1,192 @@
+/* taskrun kill: ends a run through its supervisor, and never signals a process that is not the
+ * run's. */
+#include "taskrun/procinfo.h"
+
+#include "cmd_helpers.h"
+
+static char dir[512];
+static char host[256], boot_id[64];
+static pid_t sleeper = -1;
+
+static void setup(void)
+{
+        th_tmpdir(dir, sizeof dir);
+        cr_assert_eq(tr_hostname(host, sizeof host), 0);
+        cr_assert_eq(tr_boot_id(boot_id, sizeof boot_id), 0);
+}
+
+static void teardown(void)
+{
+        if (sleeper > 0) {
+                kill(sleeper, SIGKILL);
+                waitpid(sleeper, NULL, 0);
+        }
+        th_rmtree(dir);
+}
+
+TestSuite(cmd_kill, .init = setup, .fini = teardown, .timeout = 60);
+
+/* Start a detached run of the shell text cmd; its id into id. */
+static void detach(const char *opts, const char *cmd, char *id, size_t n)
+{
+        char *out;
+
+        cr_assert_eq(tc_run(&out, "--detach %s --dir '%s' -- sh -c '%s'", opts, dir, cmd), 0);
+        size_t len = strspn(out, "0123456789");
+        cr_assert(len > 0, "printed \"%s\"", out);
+        snprintf(id, n, "%.*s", (int)len, out);
+        free(out);
+}
+
+/* A child of ours that sleeps until killed, and its start time. */
+static pid_t live_pid(unsigned long long *ticks)
+{
+        sleeper = fork();
+        cr_assert_neq(sleeper, -1);
+        if (sleeper == 0) {
+                alarm(60);
+                pause();
+                _exit(0);
+        }
+        cr_assert_eq(tr_proc_start_ticks(sleeper, ticks), 0);
+        return sleeper;
+}
+
+/* A task whose record says it runs as pid (started at ticks) on on_host; extra: more fields. */
+static void add_running(const char *id, const char *on_host, long long pid,
+                        unsigned long long ticks, const char *extra)
+{
+        char text[2048];
+
+        snprintf(text, sizeof text,
+                 "{\"id\": \"%s\", \"subject\": \"s\", \"description\": \"\", "
+                 "\"status\": \"in_progress\", \"blocks\": [], \"blockedBy\": [], "
+                 "\"metadata\": {\"taskrun\": {\"state\": \"running\", \"argv\": [\"sleep\"], "
+                 "\"pid\": %lld, \"host\": \"%s\", \"boot_id\": \"%s\", "
+                 "\"start_time_ticks\": %llu%s}}}",
+                 id, pid, on_host, boot_id, ticks, extra ? extra : "");
+        tc_write_task(dir, id, text);
+}
+
+static void expect_alive(pid_t pid)
+{
+        int status;
+
+        cr_expect_eq(tc_exited(pid, &status), 0, "process %d was signalled", (int)pid);
+}
+
+Test(cmd_kill, kill_of_a_detached_run_ends_it_within_a_second_and_records_killed)
+{
+        char id[32], *out;
+
+        detach("", "exec sleep 20", id, sizeof id);
+        long long t0 = th_now_ms();
+        cr_assert_eq(tc_run(NULL, "kill --dir '%s' %s", dir, id), 0);
+        cr_expect_eq(tc_run(&out, "wait --timeout 1 --dir '%s' %s", dir, id), 1);
+        cr_log_info("killed and recorded in %lld ms", th_now_ms() - t0);
+        char want[64];
+        snprintf(want, sizeof want, "%s: killed\n", id);
+        cr_expect_str_eq(out, want);
+        free(out);
+        json_object *task = tc_read_task(dir, id);
+        cr_expect_str_eq(th_get_string(task, "metadata.taskrun.state"), "killed");
+        cr_expect_eq(json_object_get_int(th_get(task, "metadata.taskrun.signal")), SIGTERM);
+        cr_expect_eq(json_object_get_int(th_get(task, "metadata.taskrun.killed_by.signal")),
+                     SIGTERM);
+        cr_expect_gt(json_object_get_int(th_get(task, "metadata.taskrun.killed_by.pid")), 0);
+        cr_expect_neq(strstr(th_get_string(task, "description"), "killed by taskrun kill"), NULL);
+        json_object_put(task);
+}
+
+Test(cmd_kill, kill_of_a_foreground_run_ends_it_and_taskrun_exits_with_the_signal)
+{
+        const char *args[] = {"--dir", dir, "--task", "1", "--create", "--", "sleep", "20", NULL};
+        pid_t pid = tc_spawn(NULL, args);
+        int status;
+
+        /* Its running record, with the supervisor's pid, is there once wait sees a run start. */
+        for (int i = 0; i < 500; i++) {
+                json_object *task = th_read_json(th_at(dir, "1.json"));
+                const char *state = task ? th_get_string(task, "metadata.taskrun.state") : NULL;
+                int running = state && strcmp(state, "running") == 0;
+                json_object_put(task);
+                if (running)
+                        break;
+                th_sleep_ms(10);
+        }
+        cr_assert_eq(tc_run(NULL, "kill -s INT --dir '%s' 1", dir), 0);
+        status = tc_reap(pid, NULL);
+        cr_expect_eq(status, 128 + SIGINT);
+        json_object *task = tc_read_task(dir, "1");
+        cr_expect_str_eq(th_get_string(task, "metadata.taskrun.state"), "killed");
+        cr_expect_eq(json_object_get_int(th_get(task, "metadata.taskrun.killed_by.signal")),
+                     SIGINT);
+        json_object_put(task);
+}
+
+Test(cmd_kill, kill_after_escalates_to_sigkill_when_the_signal_is_ignored)
+{
+        char id[32];
+
+        detach("", "trap \"\" TERM; i=0; while [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done", id,
+               sizeof id);
+        cr_assert_eq(tc_run(NULL, "kill -k 0.2 --dir '%s' %s", dir, id), 0);
+        cr_expect_eq(tc_run(NULL, "wait -q --timeout 10 --dir '%s' %s", dir, id), 1);
+        json_object *task = tc_read_task(dir, id);
+        cr_expect_str_eq(th_get_string(task, "metadata.taskrun.state"), "killed");
+        cr_expect_eq(json_object_get_int(th_get(task, "metadata.taskrun.signal")), SIGKILL);
+        json_object_put(task);
+}
+
+Test(cmd_kill, kill_refuses_a_record_whose_pid_now_belongs_to_another_process)
+{
+        unsigned long long ticks;
+        pid_t pid = live_pid(&ticks);
+        char *out;
+
+        add_running("1", host, pid, ticks + 1, NULL);
+        cr_expect_eq(tc_run(&out, "kill -s KILL --dir '%s' 1 2>&1", dir), 3);
+        cr_expect_neq(strstr(out, "another process"), NULL, "said: %s", out);
+        free(out);
+        expect_alive(pid);
+        /* A supervisor pid that is another process is not asked either. */
+        char extra[128];
+        snprintf(extra, sizeof extra, ", \"supervisor_pid\": %d, \"supervisor_start_ticks\": %llu",
+                 (int)pid, ticks + 1);
+        add_running("2", host, pid, ticks + 1, extra);
+        cr_expect_eq(tc_run(NULL, "kill -s KILL --dir '%s' 2 2>/dev/null", dir), 3);
+        expect_alive(pid);
+}
+
+Test(cmd_kill, kill_refuses_a_run_on_another_host)
+{
+        unsigned long long ticks;
+        pid_t pid = live_pid(&ticks);
+        char *out;
+
+        add_running("1", "elsewhere.example", pid, ticks, NULL);
+        cr_expect_eq(tc_run(&out, "kill -s KILL --dir '%s' 1 2>&1", dir), 3);
+        cr_expect_neq(strstr(out, "elsewhere.example"), NULL, "said: %s", out);
+        free(out);
+        expect_alive(pid);
+}
+
+Test(cmd_kill, a_run_that_is_over_is_reported_and_not_an_error)
+{
+        char *out;
+
+        tc_write_task(dir, "1",
+                      "{\"id\": \"1\", \"subject\": \"s\", \"description\": \"\", \"status\": "
+                      "\"completed\", \"blocks\": [], \"blockedBy\": [], \"metadata\": "
+                      "{\"taskrun\": {\"state\": \"completed\", \"pid\": 1}}}");
+        cr_expect_eq(tc_run(&out, "kill --dir '%s' 1 2>&1", dir), 0);
+        cr_expect_str_eq(out, "taskrun: kill: task 1: already over (completed)\n");
+        free(out);
+}
+
+Test(cmd_kill, a_missing_task_is_not_found_and_a_bad_signal_is_a_usage_error)
+{
+        cr_expect_eq(tc_run(NULL, "kill --dir '%s' 7 2>/dev/null", dir), 1);
+        cr_expect_eq(tc_run(NULL, "kill -s NOSUCH --dir '%s' 7 2>/dev/null", dir), 2);
+        cr_expect_eq(tc_run(NULL, "kill --dir '%s' 2>/dev/null", dir), 2);
+}
