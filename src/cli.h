@@ -35,6 +35,13 @@ void tr_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tr_warn_err(const struct tr_err *e);
 
 /*
+ * "taskrun: new task list 'NAME' in DIR" on stderr when tr_store_open has
+ * just made a list named by --list, $CLAUDE_CODE_TASK_LIST_ID or the personal
+ * default, so that a mistyped name is seen; nothing if quiet.
+ */
+void tr_note_new_list(const struct tr_store *s, int quiet);
+
+/*
  * Options every command that touches the store accepts. Add
  * TR_STORE_LONGOPTS to a getopt_long table and pass each option to
  * tr_store_opt, which returns 1 if it was one of them, -1 on a bad value.

@@ -28,6 +28,14 @@ void tr_cmd_store_usage(FILE *f);
 int tr_cmd_open(const char *cmd, const struct tr_store_opts *o, int create, struct tr_store *s,
                 struct tr_task_ref *file_ref);
 
+/*
+ * Open a whole list for reading (no --file). A list that the environment or
+ * the personal default names but that does not exist yet sets *missing and
+ * returns 0: it is empty. Prints errors; returns 0 or the status to leave with.
+ */
+int tr_cmd_open_list(const char *cmd, const struct tr_store_opts *o, struct tr_store *s,
+                     int *missing);
+
 /* The tasks a command works on: the IDs given, or the one --file task. */
 struct tr_targets {
         struct tr_store store;

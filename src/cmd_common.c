@@ -15,8 +15,12 @@ int tr_cmd_usage_error(const char *cmd)
 
 void tr_cmd_store_usage(FILE *f)
 {
-        fputs("store:   --list NAME              task list (default: $CLAUDE_CODE_TASK_LIST_ID)\n"
-              "                                  in $CLAUDE_CONFIG_DIR/tasks or ~/.claude/tasks\n"
+        fputs("store:   --list NAME              task list in $CLAUDE_CONFIG_DIR/tasks or\n"
+              "                                  ~/.claude/tasks (default: "
+              "$CLAUDE_CODE_TASK_LIST_ID,\n"
+              "                                  else $CLAUDE_CODE_SESSION_ID, else the personal\n"
+              "                                  list ${XDG_STATE_HOME:-~/.local/state}/taskrun/\n"
+              "                                  tasks/default)\n"
               "         --dir DIR                task list directory\n"
               "         --file PATH              a plain JSON task file, not a Claude list\n"
               "         --follow-symlinks        allow a symlinked task file or list directory\n"
@@ -24,15 +28,44 @@ void tr_cmd_store_usage(FILE *f)
               f);
 }
 
+void tr_note_new_list(const struct tr_store *s, int quiet)
+{
+        /* A session's own list is made on its first run: that is no news. */
+        if (!s->created || quiet || s->source == TR_SOURCE_SESSION || s->source == TR_SOURCE_DIR)
+                return;
+        tr_warnx("new task list '%s' in %s", s->list, s->dir);
+}
+
 int tr_cmd_open(const char *cmd, const struct tr_store_opts *o, int create, struct tr_store *s,
                 struct tr_task_ref *file_ref)
 {
         struct tr_err e;
 
-        if (tr_store_open(s, o, create, file_ref, &e) == 0)
+        if (tr_store_open(s, o, create, file_ref, &e) == 0) {
+                tr_note_new_list(s, 0);
                 return TR_EXIT_OK;
+        }
         tr_warnx("%s: %s", cmd, e.msg);
         /* EINVAL: the options name no usable store (no list given, bad name, --file here). */
+        return e.errnum == EINVAL ? TR_EXIT_USAGE : TR_EXIT_FAIL;
+}
+
+int tr_cmd_open_list(const char *cmd, const struct tr_store_opts *o, struct tr_store *s,
+                     int *missing)
+{
+        struct tr_err e;
+
+        *missing = 0;
+        if (tr_store_open(s, o, 0, NULL, &e) == 0)
+                return TR_EXIT_OK;
+        /* A list nobody named is not there until its first run: it is empty, not an error. */
+        if (e.errnum == ENOENT &&
+            (s->source == TR_SOURCE_ENV_LIST || s->source == TR_SOURCE_SESSION ||
+             s->source == TR_SOURCE_PERSONAL)) {
+                *missing = 1;
+                return TR_EXIT_OK;
+        }
+        tr_warnx("%s: %s", cmd, e.msg);
         return e.errnum == EINVAL ? TR_EXIT_USAGE : TR_EXIT_FAIL;
 }
 

@@ -124,7 +124,7 @@ static int list(const struct list_opts *o)
         struct tr_store s;
         struct tr_task_list l;
         struct tr_err e;
-        int r = tr_cmd_open(CMD, &o->store, 0, &s, NULL);
+        int missing, r = tr_cmd_open_list(CMD, &o->store, &s, &missing);
 
         if (r != TR_EXIT_OK)
                 return r;
@@ -133,7 +133,9 @@ static int list(const struct list_opts *o)
                         tr_warnx("%s: --status: %s", CMD, e.msg);
                         return TR_EXIT_USAGE;
                 }
-        if (tr_list_read(CMD, &s, &l, &e) == -1) {
+        if (missing) {
+                l = (struct tr_task_list){0};
+        } else if (tr_list_read(CMD, &s, &l, &e) == -1) {
                 tr_warnx("%s: %s", CMD, e.msg);
                 return TR_EXIT_FAIL;
         }

@@ -65,6 +65,7 @@ static int select_task(struct run_ctx *c, struct tr_err *e)
 
         if (tr_store_open(&c->store, &o->store, 1, &c->ref, e) == -1)
                 return -1;
+        tr_note_new_list(&c->store, o->quiet);
         if (o->task_id != NULL && tr_store_ref(&c->store, o->task_id, &c->ref, e) == -1)
                 return -1;
         if (o->task_id != NULL && !o->create)

@@ -52,34 +52,49 @@ static int mkdir_parents(char *path)
         return mkdir(path, 0777) == -1 && errno != EEXIST ? -1 : 0;
 }
 
-static int list_dir_from_env(char *out, size_t n, const char *list, struct tr_err *e)
+/*
+ * The list a command works on when neither --file nor --dir names one, as
+ * Claude Code resolves its own (2.1.336, getTaskListId): $CLAUDE_CODE_TASK_LIST_ID,
+ * then the team name of an in-process teammate (held in Claude's memory, never
+ * in the environment: teammates in their own process get
+ * CLAUDE_CODE_TASK_LIST_ID instead), then the session's list. The shells of
+ * Claude's Bash tool get CLAUDE_CODE_SESSION_ID. Outside any session, the
+ * personal list in taskrun's state directory.
+ */
+static int resolve_list(struct tr_store *s, const char *list, struct tr_err *e)
 {
-        const char *config = getenv("CLAUDE_CONFIG_DIR");
-        const char *home = getenv("HOME");
-        int len;
+        static const struct {
+                const char *var;
+                enum tr_list_source source;
+        } vars[] = {
+            {"CLAUDE_CODE_TASK_LIST_ID", TR_SOURCE_ENV_LIST},
+            {"CLAUDE_CODE_SESSION_ID", TR_SOURCE_SESSION},
+        };
+        char config[PATH_MAX];
 
-        if (list == NULL || *list == '\0')
-                list = getenv("CLAUDE_CODE_TASK_LIST_ID");
-        if (list == NULL || *list == '\0')
-                return tr_err_set(e, EINVAL,
-                                  "no task list: give --list, --dir or --file, or set "
-                                  "CLAUDE_CODE_TASK_LIST_ID");
+        s->source = TR_SOURCE_LIST;
+        for (size_t i = 0; i < sizeof vars / sizeof vars[0] && (list == NULL || *list == '\0');
+             i++) {
+                list = getenv(vars[i].var);
+                s->source = vars[i].source;
+        }
+        if (list == NULL || *list == '\0') {
+                s->source = TR_SOURCE_PERSONAL;
+                snprintf(s->list, sizeof s->list, "%s", TR_PERSONAL_LIST);
+                return tr_personal_list_dir(s->dir, sizeof s->dir, e);
+        }
         if (tr_id_validate("task list", list, e) == -1)
                 return -1;
-        if (config != NULL && *config != '\0')
-                len = snprintf(out, n, "%s/tasks/%s", config, list);
-        else if (home != NULL && *home != '\0')
-                len = snprintf(out, n, "%s/.claude/tasks/%s", home, list);
-        else
-                return tr_err_set(e, EINVAL,
-                                  "no task list: neither CLAUDE_CONFIG_DIR nor HOME is set");
-        if (len >= (int)n)
+        snprintf(s->list, sizeof s->list, "%s", list);
+        if (tr_claude_config_dir(config, sizeof config, e) == -1)
+                return -1;
+        if (snprintf(s->dir, sizeof s->dir, "%s/tasks/%s", config, list) >= (int)sizeof s->dir)
                 return tr_err_sys(e, ENAMETOOLONG, "task list");
         return 0;
 }
 
 /* The list directory must be a directory, and not a symlink unless allowed. */
-static int check_dir(const struct tr_store *s, int create, struct tr_err *e)
+static int check_dir(struct tr_store *s, int create, struct tr_err *e)
 {
         struct stat st;
 
@@ -90,6 +105,7 @@ static int check_dir(const struct tr_store *s, int create, struct tr_err *e)
                 memcpy(tmp, s->dir, sizeof tmp);
                 if (mkdir_parents(tmp) == -1)
                         return tr_err_sys(e, errno, "%s: cannot create", s->dir);
+                s->created = 1;
                 if (lstat(s->dir, &st) == -1)
                         return tr_err_sys(e, errno, "%s", s->dir);
         }
@@ -135,6 +151,7 @@ int tr_store_open(struct tr_store *s, const struct tr_store_opts *opts, int crea
         s->lock_timeout_ms = opts->lock_timeout_ms;
         s->schema = TR_SCHEMA_CLAUDE;
         if (opts->file != NULL) {
+                s->source = TR_SOURCE_FILE;
                 if (ref == NULL)
                         return tr_err_set(e, EINVAL, "--file: not usable with this command");
                 if (open_plain_file(s, opts->file, ref, e) == -1)
@@ -146,7 +163,8 @@ int tr_store_open(struct tr_store *s, const struct tr_store_opts *opts, int crea
                         return tr_err_set(e, EINVAL, "--dir: empty path");
                 if (snprintf(s->dir, sizeof s->dir, "%s", opts->dir) >= (int)sizeof s->dir)
                         return tr_err_sys(e, ENAMETOOLONG, "%s", opts->dir);
-        } else if (list_dir_from_env(s->dir, sizeof s->dir, opts->list, e) == -1) {
+                s->source = TR_SOURCE_DIR;
+        } else if (resolve_list(s, opts->list, e) == -1) {
                 return -1;
         }
         return check_dir(s, create, e);

@@ -26,6 +26,7 @@ static void setup(void)
         cr_assert_eq(chdir(scratch), 0);
         setenv("TR", test_bin && *test_bin ? test_bin : TASKRUN_BIN, 1);
         unsetenv("CLAUDE_CODE_TASK_LIST_ID");
+        unsetenv("CLAUDE_CODE_SESSION_ID");
         setenv("CLAUDE_CONFIG_DIR", "cfg", 1);
         unsetenv("GITHUB_ACTIONS");
         unsetenv("GITHUB_STEP_SUMMARY");

@@ -44,7 +44,11 @@ static inline void run_setup(void)
         setenv("TR", getenv("TASKRUN_TEST_BIN") ? getenv("TASKRUN_TEST_BIN") : TASKRUN_BIN, 1);
         /* Nothing from the environment decides where tasks go unless a test says so. */
         unsetenv("CLAUDE_CODE_TASK_LIST_ID");
+        unsetenv("CLAUDE_CODE_SESSION_ID");
         setenv("CLAUDE_CONFIG_DIR", "cfg", 1);
+        char state[sizeof run_scratch + 8];
+        snprintf(state, sizeof state, "%s/state", run_scratch);
+        setenv("XDG_STATE_HOME", state, 1);
 }
 
 /* Use as .fini. */

@@ -19,6 +19,8 @@ static void setup(void)
         /* Each test runs in its own process: a clean, known environment. */
         unsetenv("CLAUDE_CONFIG_DIR");
         unsetenv("CLAUDE_CODE_TASK_LIST_ID");
+        unsetenv("CLAUDE_CODE_SESSION_ID");
+        unsetenv("XDG_STATE_HOME");
         setenv("HOME", tmp, 1);
 }
 
@@ -243,14 +245,111 @@ Test(store_path, empty_claude_config_dir_falls_back_to_home)
         expect_opens_at(&o, tmp, ".claude/tasks/l");
 }
 
-Test(store_path, no_list_anywhere_is_an_error)
+Test(store_path, session_id_names_the_list_when_no_list_id)
 {
         struct tr_store_opts o = {0};
         struct tr_store s;
         struct tr_err e = {0};
 
+        setenv("CLAUDE_CODE_SESSION_ID", "0b9d4c1e-5f6a-4b7c-8d9e-0f1a2b3c4d5e", 1);
+        expect_opens_at(&o, tmp, ".claude/tasks/0b9d4c1e-5f6a-4b7c-8d9e-0f1a2b3c4d5e");
+        cr_assert_eq(tr_store_open(&s, &o, 0, NULL, &e), 0, "%s", e.msg);
+        cr_expect_eq(s.source, TR_SOURCE_SESSION);
+        cr_expect_str_eq(s.list, "0b9d4c1e-5f6a-4b7c-8d9e-0f1a2b3c4d5e");
+}
+
+Test(store_path, list_id_beats_session_id)
+{
+        struct tr_store_opts o = {0};
+
+        setenv("CLAUDE_CODE_SESSION_ID", "session", 1);
+        setenv("CLAUDE_CODE_TASK_LIST_ID", "envlist", 1);
+        expect_opens_at(&o, tmp, ".claude/tasks/envlist");
+}
+
+Test(store_path, list_option_beats_session_id)
+{
+        struct tr_store_opts o = {.list = "mine"};
+
+        setenv("CLAUDE_CODE_SESSION_ID", "session", 1);
+        expect_opens_at(&o, tmp, ".claude/tasks/mine");
+}
+
+Test(store_path, empty_list_id_falls_through_to_session_id)
+{
+        struct tr_store_opts o = {0};
+
+        setenv("CLAUDE_CODE_TASK_LIST_ID", "", 1);
+        setenv("CLAUDE_CODE_SESSION_ID", "session", 1);
+        expect_opens_at(&o, tmp, ".claude/tasks/session");
+}
+
+Test(store_path, nothing_set_opens_the_personal_list_under_home)
+{
+        struct tr_store_opts o = {0};
+        struct tr_store s;
+        struct tr_err e = {0};
+
+        expect_opens_at(&o, tmp, ".local/state/taskrun/tasks/default");
+        cr_assert_eq(tr_store_open(&s, &o, 0, NULL, &e), 0, "%s", e.msg);
+        cr_expect_eq(s.source, TR_SOURCE_PERSONAL);
+        cr_expect_eq(s.schema, TR_SCHEMA_CLAUDE);
+        cr_expect_str_eq(s.list, "default");
+}
+
+Test(store_path, personal_list_follows_xdg_state_home)
+{
+        char state[PATH_MAX];
+        struct tr_store_opts o = {0};
+
+        make_dir(state, sizeof state, "xdg");
+        setenv("XDG_STATE_HOME", state, 1);
+        expect_opens_at(&o, state, "taskrun/tasks/default");
+}
+
+Test(store_path, relative_xdg_state_home_is_ignored)
+{
+        struct tr_store_opts o = {0};
+
+        setenv("XDG_STATE_HOME", "relative/state", 1);
+        expect_opens_at(&o, tmp, ".local/state/taskrun/tasks/default");
+}
+
+Test(store_path, no_home_variable_is_not_an_error)
+{
+        struct tr_store_opts o = {0};
+        struct tr_store s;
+        struct tr_err e = {0};
+
+        unsetenv("HOME");
+        /* The password database's home may not be writable here: open without creating. */
+        int r = tr_store_open(&s, &o, 0, NULL, &e);
+        cr_expect(r == 0 || e.errnum != EINVAL, "%s", e.msg);
+        cr_expect(strstr(s.dir, "taskrun/tasks/default") != NULL, "%s", s.dir);
+}
+
+Test(store_path, created_is_set_only_when_the_directory_was_made)
+{
+        struct tr_store_opts o = {.list = "fresh"};
+        struct tr_store s;
+        struct tr_err e = {0};
+
+        cr_assert_eq(tr_store_open(&s, &o, 1, NULL, &e), 0, "%s", e.msg);
+        cr_expect_eq(s.created, 1);
+        cr_expect_eq(s.source, TR_SOURCE_LIST);
+        cr_assert_eq(tr_store_open(&s, &o, 1, NULL, &e), 0, "%s", e.msg);
+        cr_expect_eq(s.created, 0);
+}
+
+Test(store_path, unsafe_session_id_refused)
+{
+        struct tr_store_opts o = {0};
+        struct tr_store s;
+        struct tr_err e = {0};
+
+        setenv("CLAUDE_CODE_SESSION_ID", "../x", 1);
         cr_expect_eq(tr_store_open(&s, &o, 1, NULL, &e), -1);
-        cr_expect(strstr(e.msg, "CLAUDE_CODE_TASK_LIST_ID") != NULL, "%s", e.msg);
+        cr_expect_eq(e.errnum, EINVAL);
 }
 
 Test(store_path, unsafe_list_name_refused)

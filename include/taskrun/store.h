@@ -22,8 +22,24 @@ enum tr_schema {
         TR_SCHEMA_PLAIN,  /* a plain JSON file of the user's: may say "failed" */
 };
 
+/* What named the list (tr_store_open's order). */
+enum tr_list_source {
+        TR_SOURCE_FILE,     /* --file */
+        TR_SOURCE_DIR,      /* --dir */
+        TR_SOURCE_LIST,     /* --list */
+        TR_SOURCE_ENV_LIST, /* $CLAUDE_CODE_TASK_LIST_ID */
+        TR_SOURCE_SESSION,  /* $CLAUDE_CODE_SESSION_ID: the Claude session's own list */
+        TR_SOURCE_PERSONAL, /* none of those: the personal list in the state directory */
+};
+
+/* The personal list's name: <state dir>/tasks/default. */
+#define TR_PERSONAL_LIST "default"
+
 struct tr_store {
-        char dir[PATH_MAX]; /* directory holding the task files */
+        char dir[PATH_MAX];   /* directory holding the task files */
+        char list[TR_ID_MAX]; /* the list's name; "" for --dir and --file */
+        enum tr_list_source source;
+        int created; /* tr_store_open made the list directory */
         enum tr_schema schema;
         int follow_symlinks; /* allow a symlinked list dir or task file */
         int lock_timeout_ms; /* < 0: TR_LOCK_TIMEOUT_MS */
@@ -37,11 +53,20 @@ struct tr_task_ref {
 /* Where a list lives: explicit dir, else list name, else the environment. */
 struct tr_store_opts {
         const char *dir;  /* --dir */
-        const char *list; /* --list, else $CLAUDE_CODE_TASK_LIST_ID */
+        const char *list; /* --list, else the environment (tr_store_open) */
         const char *file; /* --file: plain mode on one file */
         int follow_symlinks;
         int lock_timeout_ms;
 };
+
+/* $CLAUDE_CONFIG_DIR, else $HOME/.claude (HOME from the password database if unset). */
+int tr_claude_config_dir(char *buf, size_t n, struct tr_err *e);
+
+/* taskrun's own state: ${XDG_STATE_HOME:-$HOME/.local/state}/taskrun. */
+int tr_state_dir(char *buf, size_t n, struct tr_err *e);
+
+/* The personal list used outside any agent session: <state dir>/tasks/default. */
+int tr_personal_list_dir(char *buf, size_t n, struct tr_err *e);
 
 /* buf = dir + "/" + name; -1 with errno ENAMETOOLONG if it does not fit. */
 int tr_path_join(char *buf, size_t n, const char *dir, const char *name);
@@ -52,8 +77,10 @@ int tr_id_validate(const char *what, const char *id, struct tr_err *e);
 /*
  * Resolve and check the list directory (or, with opts->file, the plain file
  * and its directory; then *ref is filled too). create makes a missing list
- * directory. Order: --file, --dir, --list, $CLAUDE_CODE_TASK_LIST_ID, under
- * $CLAUDE_CONFIG_DIR or ~/.claude, as tasks/LIST.
+ * directory (and sets s->created). Order: --file, --dir, --list,
+ * $CLAUDE_CODE_TASK_LIST_ID, $CLAUDE_CODE_SESSION_ID, each as tasks/LIST under
+ * $CLAUDE_CONFIG_DIR or ~/.claude; else the personal list
+ * (tr_personal_list_dir). A variable that is not set is never an error.
  */
 int tr_store_open(struct tr_store *s, const struct tr_store_opts *opts, int create,
                   struct tr_task_ref *ref, struct tr_err *e);

@@ -74,7 +74,13 @@ _taskrun_list_dir()
 	fi
 	list=$(_taskrun_word_value --list)
 	[[ -z $list ]] && list=${CLAUDE_CODE_TASK_LIST_ID-}
-	[[ -z $list ]] && return
+	[[ -z $list ]] && list=${CLAUDE_CODE_SESSION_ID-}
+	if [[ -z $list ]]; then
+		config=${XDG_STATE_HOME:-$HOME/.local/state}
+		[[ $config == /* ]] || config=$HOME/.local/state
+		printf '%s' "$config/taskrun/tasks/default"
+		return
+	fi
 	config=${CLAUDE_CONFIG_DIR:-$HOME/.claude}
 	printf '%s' "$config/tasks/$list"
 }

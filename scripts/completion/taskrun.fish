@@ -92,7 +92,13 @@ function __taskrun_list_dir
         return
     end
     test -n "$list"; or set list $CLAUDE_CODE_TASK_LIST_ID
-    test -n "$list"; or return
+    test -n "$list"; or set list $CLAUDE_CODE_SESSION_ID
+    if test -z "$list"
+        set -l state $XDG_STATE_HOME
+        string match -q -- '/*' "$state"; or set state $HOME/.local/state
+        echo $state/taskrun/tasks/default
+        return
+    end
     set -l config $CLAUDE_CONFIG_DIR
     test -n "$config"; or set config $HOME/.claude
     echo $config/tasks/$list
