@@ -123,9 +123,9 @@ static void strip_result_block(json_object *task)
 /* An earlier run's result, which a new run's record must not inherit. */
 static void clear_result(json_object *block)
 {
-        static const char *const keys[] = {"exit_code", "signal",      "timed_out",
-                                           "ended_at",  "duration_ms", "output_tail",
-                                           "last_line", "error",       "killed_by"};
+        static const char *const keys[] = {"exit_code",   "signal",       "timed_out", "ended_at",
+                                           "duration_ms", "output_tail",  "last_line", "error",
+                                           "killed_by",   "on_exit_error"};
 
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
                 json_object_object_del(block, keys[i]);

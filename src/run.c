@@ -11,6 +11,7 @@
 #include "taskrun/atomic.h"
 #include "ci.h"
 #include "cli.h"
+#include "on_exit.h"
 #include "run.h"
 
 #define RESULT_LINES 10 /* output lines in a failed task's description */
@@ -32,7 +33,8 @@ struct run_ctx {
         int ready_fd;        /* --detach: closed once the running record is written */
         struct tr_run_info info;
         struct tr_report report;
-        char log[PATH_MAX]; /* --detach: the log's absolute path */
+        char log[PATH_MAX];      /* --detach: the log's absolute path */
+        sigset_t mask, defaults; /* what the command starts with, for hooks too */
 };
 
 /* Errors about what the user asked for stop us; I/O trouble only loses tracking. */
@@ -199,6 +201,78 @@ static void report_to_ci(struct run_ctx *c, const struct tr_run_end *end)
         }
 }
 
+/* The hook's stdin: the task as it reads now, or the --summary object without one. */
+static char *final_record(struct run_ctx *c, const struct tr_ci_result *r)
+{
+        json_object *o = NULL;
+        struct tr_err e;
+        char *text;
+
+        if (c->tracked && tr_task_read(&c->store, &c->ref, &o, &e) == 0)
+                text = strdup(tr_task_format(o));
+        else if ((o = tr_ci_summary(r)) != NULL)
+                text = strdup(json_object_to_json_string_ext(
+                    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        else
+                text = NULL;
+        json_object_put(o);
+        return text;
+}
+
+/* A failed hook is a warning, and metadata.taskrun.on_exit_error in the task. */
+static void record_on_exit_error(struct run_ctx *c, const char *why)
+{
+        json_object *patch, *block;
+        struct tr_err e;
+
+        tr_warnx("--on-exit: %s", why);
+        if (!c->tracked)
+                return;
+        patch = block = json_object_new_object();
+        if (c->store.schema == TR_SCHEMA_CLAUDE) {
+                json_object *meta = json_object_new_object();
+                block = json_object_new_object();
+                json_object_object_add(meta, "taskrun", block);
+                json_object_object_add(patch, "metadata", meta);
+        }
+        json_object_object_add(block, "on_exit_error", json_object_new_string(why));
+        if (tr_task_patch(&c->store, &c->ref, patch, &e) == -1)
+                tr_warn_err(&e);
+        json_object_put(patch);
+}
+
+/* --on-exit CMD, once the final record is written; never changes our exit status. */
+static void run_on_exit(struct run_ctx *c, const struct tr_run_end *end, int status)
+{
+        struct tr_ci_result r = {
+            .argv = c->o->argv,
+            .task_id = c->tracked ? c->ref.id : NULL,
+            .started_at = c->info.started_at,
+            .end = end,
+        };
+        char *input = final_record(c, &r), dir[PATH_MAX];
+        struct tr_on_exit h = {
+            .cmd = c->o->on_exit,
+            .input = input ? input : "",
+            .input_len = input ? strlen(input) : 0,
+            .timeout_ms = c->o->on_exit_timeout_ms,
+            .task_id = c->tracked ? c->ref.id : "",
+            .list_dir = !c->tracked                           ? ""
+                        : realpath(c->store.dir, dir) != NULL ? dir
+                                                              : c->store.dir,
+            .state = tr_state_name(end->state),
+            .exit_status = status,
+            .duration_ms = end->duration_ms,
+            .mask = c->mask,
+            .defaults = c->defaults,
+        };
+        struct tr_err e;
+
+        if (tr_on_exit_run(&h, &e) == -1)
+                record_on_exit_error(c, e.msg);
+        free(input);
+}
+
 static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct tr_tail *tail)
 {
         struct tr_run_end end = {
@@ -232,6 +306,8 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
                 tr_write_all(STDERR_FILENO, full, strlen(full));
         if (out->exec_errno != 0)
                 tr_warnx("%s: %s", c->o->argv[0], strerror(out->exec_errno));
+        if (c->o->on_exit != NULL)
+                run_on_exit(c, &end, tr_outcome_status(out));
         free(full);
         free(last);
 }
@@ -395,6 +471,8 @@ static int supervise(struct run_ctx *c)
         so.spawn.foreground =
             !o->pty && !o->detach && isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
         prepare_signals(&so.spawn);
+        c->mask = so.spawn.mask;
+        c->defaults = so.spawn.defaults;
         if (tr_tail_init(&tail, o->tail_bytes) == -1) {
                 tr_warnx("output tail: %s", strerror(errno));
                 return TR_EXIT_ERROR;

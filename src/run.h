@@ -26,6 +26,8 @@ struct tr_run_opts {
         const char *log_path;
         const char *summary_path;
         int github;
+        const char *on_exit; /* --on-exit CMD */
+        int64_t on_exit_timeout_ms;
 };
 
 #define TR_RUN_GO (-1)

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "taskrun/procinfo.h"
+#include "on_exit.h"
 #include "run.h"
 
 enum {
@@ -23,6 +24,8 @@ enum {
         OPT_LOG,
         OPT_SUMMARY,
         OPT_GITHUB,
+        OPT_ON_EXIT,
+        OPT_ON_EXIT_TIMEOUT,
 };
 
 static const struct option run_options[] = {
@@ -44,6 +47,8 @@ static const struct option run_options[] = {
     {"log", required_argument, NULL, OPT_LOG},
     {"summary", required_argument, NULL, OPT_SUMMARY},
     {"github", no_argument, NULL, OPT_GITHUB},
+    {"on-exit", required_argument, NULL, OPT_ON_EXIT},
+    {"on-exit-timeout", required_argument, NULL, OPT_ON_EXIT_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     TR_STORE_LONGOPTS,
@@ -82,6 +87,8 @@ void tr_run_usage(FILE *f)
             "         -q, --quiet        show output only if the command fails\n"
             "             --summary FILE write a JSON result object to FILE\n"
             "             --github       GitHub Actions: fold output, write step summary\n"
+            "report:      --on-exit CMD  run sh -c CMD at the end, the task as JSON on stdin\n"
+            "             --on-exit-timeout DURATION  stop the --on-exit hook after this (30s)\n"
             "         -d, --detach       run in the background; print the task id and return\n"
             "             --log PATH     output of a detached run (default: beside the task)\n"
             "         -h, --help         this help\n"
@@ -205,6 +212,11 @@ static int apply_option(struct tr_run_opts *o, int c, const char *arg)
         case OPT_GITHUB:
                 o->github = 1;
                 return 0;
+        case OPT_ON_EXIT:
+                o->on_exit = arg;
+                return 0;
+        case OPT_ON_EXIT_TIMEOUT:
+                return duration_opt("--on-exit-timeout", arg, &o->on_exit_timeout_ms);
         }
         return tr_store_opt(&o->store, c, arg) == 1 ? 0 : -1;
 }
@@ -219,6 +231,10 @@ static int check_combination(const struct tr_run_opts *o)
                 tr_warnx("--log: only with --detach");
         else if (o->kill_after_ms > 0 && o->timeout_ms == 0)
                 tr_warnx("--kill-after: only with --timeout");
+        else if (o->on_exit_timeout_ms != TR_ON_EXIT_TIMEOUT_MS && o->on_exit == NULL)
+                tr_warnx("--on-exit-timeout: only with --on-exit");
+        else if (o->on_exit_timeout_ms <= 0)
+                tr_warnx("--on-exit-timeout: must be more than 0");
         else
                 return 0;
         return -1;
@@ -232,6 +248,7 @@ int tr_run_parse(int argc, char **argv, struct tr_run_opts *o)
         o->tail_bytes = TR_TAIL_DEFAULT;
         o->heartbeat_ms = 5000;
         o->timeout_signal = SIGTERM;
+        o->on_exit_timeout_ms = TR_ON_EXIT_TIMEOUT_MS;
         o->store.lock_timeout_ms = -1;
         optind = 1;
         /* getopt's own messages name argv[0], which is "run" or a path: make them say taskrun. */

@@ -5,7 +5,7 @@
 # option: __fish_complete_subcommand reads leading --words as its own flags.
 set -g __taskrun_run_args -t --task -s --subject --description --list --dir --file \
     --lock-timeout --on-fail -k --kill-after --timeout --signal --tail --heartbeat \
-    --summary --log
+    --summary --log --on-exit --on-exit-timeout
 
 # The command word (create, update, show, list, wait, reap) if one was given.
 function __taskrun_subcommand
@@ -157,6 +157,8 @@ complete -c taskrun -n $run -l heartbeat -x -d 'Progress updates at most this of
 complete -c taskrun -n $run -s q -l quiet -d 'Show output only if the command fails'
 complete -c taskrun -n $run -l summary -r -F -d 'Write a JSON result object to FILE'
 complete -c taskrun -n $run -l github -d 'GitHub Actions: fold output, write step summary'
+complete -c taskrun -n $run -l on-exit -x -a '(__fish_complete_command)' -d 'Run sh -c CMD at the end, task JSON on stdin'
+complete -c taskrun -n $run -l on-exit-timeout -x -d 'Stop the --on-exit hook after DURATION'
 complete -c taskrun -n $run -s d -l detach -d 'Run in the background; print the task id'
 complete -c taskrun -n $run -l log -r -F -d 'Output of a detached run'
 complete -c taskrun -n $run -s V -l version -d 'Print the version'
