@@ -12,6 +12,7 @@
 #include "ci.h"
 #include "cli.h"
 #include "on_exit.h"
+#include "ping.h"
 #include "run.h"
 
 #define RESULT_LINES 10 /* output lines in a failed task's description */
@@ -35,6 +36,8 @@ struct run_ctx {
         struct tr_report report;
         char log[PATH_MAX];      /* --detach: the log's absolute path */
         sigset_t mask, defaults; /* what the command starts with, for hooks too */
+        struct tr_ping ping;     /* --ping */
+        int pinging;
 };
 
 /* Errors about what the user asked for stop us; I/O trouble only loses tracking. */
@@ -273,6 +276,38 @@ static void run_on_exit(struct run_ctx *c, const struct tr_run_end *end, int sta
         free(input);
 }
 
+/* --ping: the start ping goes out in the background, so the command does not wait. */
+static void ping_begin(struct run_ctx *c)
+{
+        struct tr_err e;
+
+        if (c->o->ping_url == NULL)
+                return;
+        if (tr_ping_init(&c->ping, c->o->ping_url, &e) == -1) {
+                tr_warn_err(&e);
+                return;
+        }
+        c->pinging = 1;
+        tr_ping_start(&c->ping);
+}
+
+/* The end ping, after the final record; a monitor's trouble is only a warning. */
+static void ping_end(struct run_ctx *c, int status, const char *body)
+{
+        struct tr_err start_e, e;
+        int r;
+
+        if (!c->pinging)
+                return;
+        r = tr_ping_end(&c->ping, status, body, body ? strlen(body) : 0, &start_e, &e);
+        if (start_e.msg[0] != '\0')
+                tr_warn_err(&start_e);
+        if (r == -1)
+                tr_warn_err(&e);
+        tr_ping_free(&c->ping);
+        c->pinging = 0;
+}
+
 static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct tr_tail *tail)
 {
         struct tr_run_end end = {
@@ -306,6 +341,7 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
                 tr_write_all(STDERR_FILENO, full, strlen(full));
         if (out->exec_errno != 0)
                 tr_warnx("%s: %s", c->o->argv[0], strerror(out->exec_errno));
+        ping_end(c, tr_outcome_status(out), full);
         if (c->o->on_exit != NULL)
                 run_on_exit(c, &end, tr_outcome_status(out));
         free(full);
@@ -480,8 +516,10 @@ static int supervise(struct run_ctx *c)
         fill_info(c);
         if (o->github && tr_github_active())
                 tr_github_group_begin(o->argv);
+        ping_begin(c);
         if (tr_supervise(&so, &tail, &out, &e) == -1) {
                 tr_warn_err(&e);
+                ping_end(c, TR_EXIT_ERROR, NULL);
                 tr_tail_free(&tail);
                 return TR_EXIT_ERROR;
         }

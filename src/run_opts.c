@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "taskrun/procinfo.h"
 #include "on_exit.h"
+#include "ping.h"
 #include "run.h"
 
 enum {
@@ -26,6 +27,7 @@ enum {
         OPT_GITHUB,
         OPT_ON_EXIT,
         OPT_ON_EXIT_TIMEOUT,
+        OPT_PING,
 };
 
 static const struct option run_options[] = {
@@ -49,6 +51,7 @@ static const struct option run_options[] = {
     {"github", no_argument, NULL, OPT_GITHUB},
     {"on-exit", required_argument, NULL, OPT_ON_EXIT},
     {"on-exit-timeout", required_argument, NULL, OPT_ON_EXIT_TIMEOUT},
+    {"ping", required_argument, NULL, OPT_PING},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     TR_STORE_LONGOPTS,
@@ -89,6 +92,7 @@ void tr_run_usage(FILE *f)
             "             --github       GitHub Actions: fold output, write step summary\n"
             "report:      --on-exit CMD  run sh -c CMD at the end, the task as JSON on stdin\n"
             "             --on-exit-timeout DURATION  stop the --on-exit hook after this (30s)\n"
+            "             --ping URL     healthchecks.io pings: URL/start, URL or URL/STATUS\n"
             "         -d, --detach       run in the background; print the task id and return\n"
             "             --log PATH     output of a detached run (default: beside the task)\n"
             "         -h, --help         this help\n"
@@ -217,6 +221,13 @@ static int apply_option(struct tr_run_opts *o, int c, const char *arg)
                 return 0;
         case OPT_ON_EXIT_TIMEOUT:
                 return duration_opt("--on-exit-timeout", arg, &o->on_exit_timeout_ms);
+        case OPT_PING:
+                if (tr_ping_url_ok(arg)) {
+                        o->ping_url = arg;
+                        return 0;
+                }
+                tr_warnx("--ping: not an http or https URL: %s", arg);
+                return -1;
         }
         return tr_store_opt(&o->store, c, arg) == 1 ? 0 : -1;
 }
@@ -238,6 +249,20 @@ static int check_combination(const struct tr_run_opts *o)
         else
                 return 0;
         return -1;
+}
+
+/* $TASKRUN_PING_URL stands in for --ping; a bad one is only a warning, as it may be
+ * set for every command of a machine. */
+static void ping_from_env(struct tr_run_opts *o)
+{
+        const char *url = getenv("TASKRUN_PING_URL");
+
+        if (o->ping_url != NULL || url == NULL || *url == '\0')
+                return;
+        if (tr_ping_url_ok(url))
+                o->ping_url = url;
+        else
+                tr_warnx("TASKRUN_PING_URL: not an http or https URL, not pinging: %s", url);
 }
 
 int tr_run_parse(int argc, char **argv, struct tr_run_opts *o)
@@ -272,6 +297,7 @@ int tr_run_parse(int argc, char **argv, struct tr_run_opts *o)
         }
         if (check_combination(o) == -1)
                 return TR_EXIT_ERROR;
+        ping_from_env(o);
         o->argv = argv + optind;
         return TR_RUN_GO;
 }

@@ -7,7 +7,7 @@
 _taskrun_store_opts='--list --dir --file --follow-symlinks --lock-timeout --help'
 _taskrun_run_opts="--task --create --subject --description --on-fail --strict
 	--timeout --kill-after --signal --group --pty --tail --heartbeat --quiet
-	--summary --github --on-exit --on-exit-timeout --detach --log --version
+	--summary --github --on-exit --on-exit-timeout --ping --detach --log --version
 	$_taskrun_store_opts"
 _taskrun_commands='create update show list wait reap kill run'
 
@@ -18,7 +18,7 @@ _taskrun_takes_arg()
 	-t | --task | -s | --subject | --description | --list | --dir | --file | \
 		--lock-timeout | --on-fail | -k | --kill-after | --timeout | \
 		--signal | --tail | --heartbeat | --summary | --log | \
-		--on-exit | --on-exit-timeout | \
+		--on-exit | --on-exit-timeout | --ping | \
 		--active-form | --blocked-by | --id | --set-meta | --status | \
 		--owner | --unset-meta)
 		return 0
