@@ -4,23 +4,13 @@
 
 #include <getopt.h>
 
+#include "exit.h"
 #include "taskrun/store.h"
-
-/* Exit statuses (see man/taskrun.1, EXIT STATUS). */
-enum {
-        TR_EXIT_OK = 0,
-        TR_EXIT_FAIL = 1,      /* a command's negative answer or operational error */
-        TR_EXIT_USAGE = 2,     /* bad options or arguments (subcommands) */
-        TR_EXIT_REFUSED = 3,   /* kill: not ours to signal (another host or boot, pid reused) */
-        TR_EXIT_TIMEOUT = 124, /* --timeout expired */
-        TR_EXIT_ERROR = 125,   /* taskrun's own error before the child ran */
-        TR_EXIT_NOEXEC = 126,  /* command found but not executable */
-        TR_EXIT_NOENT = 127,   /* command not found */
-};
 
 int tr_cli_main(int argc, char **argv);
 
-int tr_cmd_run(int argc, char **argv);
+int tr_cmd_run(int argc, char **argv);      /* taskrun [options] -- command */
+int tr_cmd_run_word(int argc, char **argv); /* taskrun run [options] [--] command */
 int tr_cmd_create(int argc, char **argv);
 int tr_cmd_update(int argc, char **argv);
 int tr_cmd_show(int argc, char **argv);

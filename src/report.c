@@ -10,8 +10,8 @@
 
 const char *tr_state_name(enum tr_state s)
 {
-        static const char *const names[] = {"running",   "completed", "failed",
-                                            "timed_out", "killed",    "lost"};
+        static const char *const names[] = {"running", "completed", "failed", "timed_out",
+                                            "killed",  "lost",      "stopped"};
 
         return names[s];
 }
@@ -115,6 +115,8 @@ static void strip_result_block(json_object *task)
                 return;
         const char *text = json_object_get_string(d);
         const char *mark = strstr(text, TR_RESULT_MARK);
+        if (strncmp(text, TR_RESULT_HEAD, strlen(TR_RESULT_HEAD)) == 0)
+                mark = text; /* the block was all of it */
         if (mark != NULL)
                 json_object_object_add(task, "description",
                                        json_object_new_string_len(text, (int)(mark - text)));
@@ -123,9 +125,9 @@ static void strip_result_block(json_object *task)
 /* An earlier run's result, which a new run's record must not inherit. */
 static void clear_result(json_object *block)
 {
-        static const char *const keys[] = {"exit_code",   "signal",       "timed_out", "ended_at",
-                                           "duration_ms", "output_tail",  "last_line", "error",
-                                           "killed_by",   "on_exit_error"};
+        static const char *const keys[] = {
+            "exit_code", "signal", "timed_out",    "ended_at",    "duration_ms", "output_tail",
+            "last_line", "error",  "output_error", "stop_signal", "killed_by",   "on_exit_error"};
 
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
                 json_object_object_del(block, keys[i]);
@@ -239,12 +241,66 @@ static const char *end_status(const struct tr_report *r, int ok)
         return r->fail_status_pending ? "pending" : "in_progress";
 }
 
+/*
+ * The output lines of a result block: the last lines of output that fit in
+ * TR_RESULT_OUTPUT_MAX bytes, each cut to TR_RESULT_LINE bytes with an
+ * ellipsis, at a character boundary. malloc'd; NULL for no output.
+ */
+static char *bounded_output(const char *output)
+{
+        char *out, *line;
+        size_t used = TR_RESULT_OUTPUT_MAX, len;
+        const char *end, *start;
+
+        if (output == NULL || *output == '\0' || (out = malloc(TR_RESULT_OUTPUT_MAX + 1)) == NULL)
+                return NULL;
+        out[TR_RESULT_OUTPUT_MAX] = '\0';
+        end = output + strlen(output);
+        if (end > output && end[-1] == '\n')
+                end--;
+        /* From the last line backwards, filling out from its end. */
+        while (end > output) {
+                for (start = end; start > output && start[-1] != '\n'; start--)
+                        ;
+                char *raw = strndup(start, (size_t)(end - start));
+                line = raw ? tr_utf8_clean(raw, (size_t)(end - start) * 3 + 1) : NULL;
+                free(raw);
+                if (line == NULL)
+                        break;
+                len = strlen(line);
+                int cut = len > TR_RESULT_LINE;
+                if (cut) {
+                        for (len = TR_RESULT_LINE; len > 0 && (line[len] & 0xC0) == 0x80; len--)
+                                ; /* not inside a character */
+                        line[len] = '\0';
+                }
+                size_t need = len + (cut ? strlen("…") : 0) + 1;
+                if (need > used) {
+                        free(line);
+                        break;
+                }
+                used -= need;
+                /* No terminating NUL here: it would land on the line after this one. */
+                memcpy(out + used, line, len);
+                if (cut)
+                        memcpy(out + used + len, "…", strlen("…"));
+                out[used + need - 1] = '\n';
+                free(line);
+                end = start > output ? start - 1 : start;
+        }
+        memmove(out, out + used, TR_RESULT_OUTPUT_MAX - used + 1);
+        len = strlen(out);
+        if (len > 0)
+                out[len - 1] = '\0'; /* no newline after the last line */
+        return *out ? out : (free(out), NULL);
+}
+
 void tr_result_block_set(json_object *task, const char *outcome, const char *command,
                          const char *output)
 {
         json_object *d;
         const char *desc;
-        char *text;
+        char *text, *lines;
         size_t n;
 
         strip_result_block(task);
@@ -252,16 +308,19 @@ void tr_result_block_set(json_object *task, const char *outcome, const char *com
             !json_object_is_type(d, json_type_string))
                 return;
         desc = json_object_get_string(d);
-        output = output && *output ? output : NULL;
+        lines = bounded_output(output);
         n = strlen(desc) + strlen(outcome) + (command ? strlen(command) : 0) +
-            (output ? strlen(output) : 0) + sizeof TR_RESULT_MARK + 32;
-        if ((text = malloc(n)) == NULL)
+            (lines ? strlen(lines) : 0) + sizeof TR_RESULT_MARK + 32;
+        if ((text = malloc(n)) == NULL) {
+                free(lines);
                 return;
-        snprintf(text, n, "%s" TR_RESULT_MARK "%s%s%s%s%s", desc, outcome,
+        }
+        snprintf(text, n, "%s%s%s%s%s%s%s", desc, *desc ? TR_RESULT_MARK : TR_RESULT_HEAD, outcome,
                  command ? "\ncommand: " : "", command ? command : "",
-                 output ? "\nlast output:\n" : "", output ? output : "");
+                 lines ? "\nlast output:\n" : "", lines ? lines : "");
         json_object_object_add(task, "description", json_object_new_string(text));
         free(text);
+        free(lines);
 }
 
 /* The lines an agent reads in TaskGet: outcome, command, last lines of output. */
@@ -308,10 +367,29 @@ int tr_report_end(json_object *task, void *arg, struct tr_err *e)
         } else {
                 json_object_object_del(b, "killed_by");
         }
+        if (end->output_error != NULL)
+                set_str(b, "output_error", end->output_error);
+        else
+                json_object_object_del(b, "output_error");
+        json_object_object_del(b, "stop_signal");
         /* An error a reap wrote while we were on our way here is no longer true. */
         if (end->exec_errno)
                 set_str(b, "error", strerror(end->exec_errno));
         else
                 json_object_object_del(b, "error");
+        return 0;
+}
+
+int tr_report_stopped(json_object *task, void *arg, struct tr_err *e)
+{
+        const struct tr_report *r = arg;
+        json_object *b = block_of(task, r->schema, 0);
+        (void)e;
+
+        set_str(b, "state", tr_state_name(r->stop_signal ? TR_STATE_STOPPED : TR_STATE_RUNNING));
+        if (r->stop_signal)
+                set_int(b, "stop_signal", r->stop_signal);
+        else
+                json_object_object_del(b, "stop_signal");
         return 0;
 }

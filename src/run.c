@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,9 @@
  */
 #define RUNNING_DELAY_MS 50
 #define TRANSIENT_LOCK_MS 200
+#define ORPHAN_KILL_MS                                                                             \
+        5000 /* --orphans kill without --kill-after: SIGKILL this long after TERM                  \
+              */
 
 struct run_ctx {
         const struct tr_run_opts *o;
@@ -38,6 +42,8 @@ struct run_ctx {
         sigset_t mask, defaults; /* what the command starts with, for hooks too */
         struct tr_ping ping;     /* --ping */
         int pinging;
+        char output_error[128];                /* "stdout: No space left on device" */
+        struct tr_tail replay_out, replay_err; /* --quiet with two pipes */
 };
 
 /* Errors about what the user asked for stop us; I/O trouble only loses tracking. */
@@ -167,6 +173,55 @@ static void on_heartbeat(void *ctx, const struct tr_tail *tail)
         c->report.output_bytes = tail->total;
         write_task(c, tr_report_heartbeat, TR_ATOMIC_LAZY);
         free(last);
+}
+
+static void on_stopped(void *ctx, int sig)
+{
+        struct run_ctx *c = ctx;
+
+        c->report.stop_signal = sig;
+        on_running(c); /* the running record first, if it is not written yet */
+        write_task(c, tr_report_stopped, TR_ATOMIC_LAZY);
+}
+
+static void on_continued(void *ctx)
+{
+        struct run_ctx *c = ctx;
+
+        c->report.stop_signal = 0;
+        write_task(c, tr_report_stopped, TR_ATOMIC_LAZY);
+}
+
+/* Output the user will not see: say so once, and keep it for the record. */
+static void on_output_error(void *ctx, const char *name, int errnum)
+{
+        struct run_ctx *c = ctx;
+
+        tr_warnx("%s: %s", name, strerror(errnum));
+        if (c->output_error[0] == '\0')
+                snprintf(c->output_error, sizeof c->output_error, "%s: %s", name, strerror(errnum));
+}
+
+/* One stream's held bytes, as they came, to fd. */
+static void replay(const struct tr_tail *t, int fd)
+{
+        size_t n;
+        char *raw = tr_tail_raw(t, &n);
+
+        if (raw != NULL)
+                tr_write_all(fd, raw, n);
+        free(raw);
+}
+
+/* --quiet and the command failed: what it wrote, each stream where it was going, as chronic. */
+static void replay_output(const struct run_ctx *c, const struct tr_tail *tail)
+{
+        if (c->replay_out.ring != NULL) {
+                replay(&c->replay_out, STDOUT_FILENO);
+                replay(&c->replay_err, STDERR_FILENO);
+        } else {
+                replay(tail, STDOUT_FILENO); /* one pipe: stdout and stderr are one file */
+        }
 }
 
 static enum tr_state end_state(const struct tr_outcome *out)
@@ -313,7 +368,7 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
         struct tr_run_end end = {
             .state = end_state(out),
             .exit_code = out->signal       ? -1
-                         : out->exec_errno ? tr_outcome_status(out)
+                         : out->exec_errno ? tr_outcome_status(out, 0)
                                            : out->exit_code,
             .signal = out->signal,
             .timed_out = out->timed_out,
@@ -323,6 +378,7 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
             .kill_signal = out->kill_signal,
             .kill_pid = out->kill_pid,
             .kill_uid = out->kill_uid,
+            .output_error = c->output_error[0] ? c->output_error : NULL,
         };
         char *full = tr_tail_render(tail, 0), *last = tr_tail_last_line(tail);
 
@@ -333,17 +389,17 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
         c->report.end = &end;
         write_task(c, c->running_written || out->exec_errno ? tr_report_end : report_start_end, 0);
         if (c->ready_fd != -1 && out->exec_errno != 0) {
-                unsigned char status = (unsigned char)tr_outcome_status(out);
+                unsigned char status = (unsigned char)tr_outcome_status(out, 0);
                 tr_write_all(c->ready_fd, &status, 1); /* --detach: the parent exits with it */
         }
         report_to_ci(c, &end);
-        if (c->o->quiet && end.state != TR_STATE_COMPLETED && full != NULL)
-                tr_write_all(STDERR_FILENO, full, strlen(full));
+        if (c->o->quiet && end.state != TR_STATE_COMPLETED)
+                replay_output(c, tail);
         if (out->exec_errno != 0)
                 tr_warnx("%s: %s", c->o->argv[0], strerror(out->exec_errno));
-        ping_end(c, tr_outcome_status(out), full);
+        ping_end(c, tr_outcome_status(out, c->o->preserve_status), full);
         if (c->o->on_exit != NULL)
-                run_on_exit(c, &end, tr_outcome_status(out));
+                run_on_exit(c, &end, tr_outcome_status(out, c->o->preserve_status));
         free(full);
         free(last);
 }
@@ -482,6 +538,30 @@ static void fill_info(struct run_ctx *c)
         c->report.info = in;
 }
 
+/*
+ * The same open file (a terminal, or `2>&1`): the command then gets one pipe
+ * for both streams, so their order is exact, and the bytes go to the same
+ * place anyway.
+ */
+static int same_file(int a, int b)
+{
+        struct stat sa, sb;
+
+        return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+               sa.st_ino == sb.st_ino;
+}
+
+/* --quiet keeps each stream's own tail, to replay it where it was going. */
+static int init_replay(struct run_ctx *c, struct tr_supervise_opts *so)
+{
+        if (tr_tail_init(&c->replay_out, c->o->tail_bytes) == -1 ||
+            tr_tail_init(&c->replay_err, c->o->tail_bytes) == -1)
+                return -1;
+        so->replay_out = &c->replay_out;
+        so->replay_err = &c->replay_err;
+        return 0;
+}
+
 static int supervise(struct run_ctx *c)
 {
         const struct tr_run_opts *o = c->o;
@@ -493,9 +573,14 @@ static int supervise(struct run_ctx *c)
             .kill_after_ms = o->kill_after_ms,
             .heartbeat_ms = o->heartbeat_ms,
             .running_delay_ms = o->detach ? 0 : RUNNING_DELAY_MS,
+            .orphans = o->orphans,
+            .orphan_kill_ms = o->kill_after_ms > 0 ? o->kill_after_ms : ORPHAN_KILL_MS,
             .on_start = on_start,
             .on_running = on_running,
             .on_heartbeat = on_heartbeat,
+            .on_stopped = on_stopped,
+            .on_continued = on_continued,
+            .on_output_error = on_output_error,
             .ctx = c,
         };
         struct tr_tail tail;
@@ -504,12 +589,14 @@ static int supervise(struct run_ctx *c)
 
         so.spawn.argv = o->argv;
         so.spawn.pty = o->pty;
+        so.spawn.one_pipe = !o->pty && same_file(STDOUT_FILENO, STDERR_FILENO);
         so.spawn.foreground =
             !o->pty && !o->detach && isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
         prepare_signals(&so.spawn);
         c->mask = so.spawn.mask;
         c->defaults = so.spawn.defaults;
-        if (tr_tail_init(&tail, o->tail_bytes) == -1) {
+        if (tr_tail_init(&tail, o->tail_bytes) == -1 ||
+            (o->quiet && !so.spawn.one_pipe && !o->pty && init_replay(c, &so) == -1)) {
                 tr_warnx("output tail: %s", strerror(errno));
                 return TR_EXIT_ERROR;
         }
@@ -525,7 +612,10 @@ static int supervise(struct run_ctx *c)
         }
         finish(c, &out, &tail);
         tr_tail_free(&tail);
-        return c->o->strict && c->write_failed ? TR_EXIT_ERROR : tr_outcome_status(&out);
+        tr_tail_free(&c->replay_out);
+        tr_tail_free(&c->replay_err);
+        return c->o->strict && c->write_failed ? TR_EXIT_ERROR
+                                               : tr_outcome_status(&out, o->preserve_status);
 }
 
 int tr_run(const struct tr_run_opts *o)
@@ -553,10 +643,20 @@ int tr_run(const struct tr_run_opts *o)
         return supervise(&c);
 }
 
-int tr_cmd_run(int argc, char **argv)
+static int run_main(int argc, char **argv, int explicit_run)
 {
         struct tr_run_opts o;
-        int r = tr_run_parse(argc, argv, &o);
+        int r = tr_run_parse(argc, argv, explicit_run, &o);
 
         return r == TR_RUN_GO ? tr_run(&o) : r;
+}
+
+int tr_cmd_run(int argc, char **argv)
+{
+        return run_main(argc, argv, 0);
+}
+
+int tr_cmd_run_word(int argc, char **argv)
+{
+        return run_main(argc, argv, 1);
 }

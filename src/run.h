@@ -19,6 +19,8 @@ struct tr_run_opts {
         int64_t heartbeat_ms;
         int64_t timeout_ms, kill_after_ms;
         int timeout_signal;
+        int preserve_status; /* the command's status even after a timeout, as timeout(1) */
+        enum tr_orphans orphans;
         int fail_pending; /* --on-fail=pending */
         int strict;       /* task file errors change the exit status */
         int group, pty, quiet;
@@ -34,8 +36,9 @@ struct tr_run_opts {
 #define TR_RUN_GO (-1)
 
 /* Parse argv of `taskrun [run] [options] -- command...`: TR_RUN_GO to go on,
- * or the status to exit with now (0 after --help or --version). */
-int tr_run_parse(int argc, char **argv, struct tr_run_opts *o);
+ * or the status to exit with now (0 after --help or --version). With
+ * explicit_run (the word "run" came first) the "--" may be left out. */
+int tr_run_parse(int argc, char **argv, int explicit_run, struct tr_run_opts *o);
 
 void tr_run_usage(FILE *f);
 

@@ -28,6 +28,8 @@ enum {
         OPT_ON_EXIT,
         OPT_ON_EXIT_TIMEOUT,
         OPT_PING,
+        OPT_PRESERVE_STATUS,
+        OPT_ORPHANS,
 };
 
 static const struct option run_options[] = {
@@ -40,6 +42,8 @@ static const struct option run_options[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"signal", required_argument, NULL, OPT_SIGNAL},
     {"kill-after", required_argument, NULL, 'k'},
+    {"preserve-status", no_argument, NULL, OPT_PRESERVE_STATUS},
+    {"orphans", required_argument, NULL, OPT_ORPHANS},
     {"on-fail", required_argument, NULL, OPT_ON_FAIL},
     {"strict", no_argument, NULL, OPT_STRICT},
     {"group", no_argument, NULL, 'g'},
@@ -83,6 +87,9 @@ void tr_run_usage(FILE *f)
             "run:     -k, --kill-after DURATION  SIGKILL this long after the timeout signal\n"
             "             --timeout DURATION     stop the command after DURATION (status 124)\n"
             "             --signal SIG   signal sent on timeout (default TERM)\n"
+            "             --preserve-status      exit with the command's status even on timeout\n"
+            "             --orphans leave|wait|kill  descendants left when the command exits:\n"
+            "                            go on (default), wait for them, or end them\n"
             "         -g, --group        forward signals to the command's process group\n"
             "             --pty          run the command on a pseudo-terminal (keeps colour)\n"
             "output:      --tail SIZE    bytes of output kept for the task (default 64K, max 1M)\n"
@@ -98,10 +105,14 @@ void tr_run_usage(FILE *f)
             "         -h, --help         this help\n"
             "         -V, --version      print the version\n"
             "\n"
+            "The command goes after '--'; a first word that is no subcommand is refused.\n"
+            "\n"
             "exit status: the command's, or 128+N if signal N ended it; 124 --timeout\n"
-            "expired; 125 taskrun's own error (or a task file error with --strict);\n"
-            "126 command not executable; 127 command not found (also with --detach,\n"
-            "which otherwise exits 0 once the command has started).\n",
+            "expired (137 if SIGKILL had to end it); 125 taskrun's own error (or a task\n"
+            "file error with --strict), also when output could not be written and the\n"
+            "command succeeded; 126 command not executable; 127 command not found (also\n"
+            "with --detach, which otherwise exits 0 once the command has started);\n"
+            "2 an unknown command word, or a command without '--'.\n",
             f);
 }
 
@@ -151,6 +162,19 @@ static int duration_opt(const char *name, const char *arg, int64_t *ms)
         if (tr_parse_duration(arg, ms) == 0)
                 return 0;
         tr_warnx("%s: invalid duration '%s'", name, arg);
+        return -1;
+}
+
+static int orphans_opt(const char *arg, enum tr_orphans *out)
+{
+        static const char *const names[] = {"leave", "wait", "kill"};
+
+        for (int i = 0; i < 3; i++)
+                if (strcmp(arg, names[i]) == 0) {
+                        *out = (enum tr_orphans)i;
+                        return 0;
+                }
+        tr_warnx("--orphans: must be leave, wait or kill, not '%s'", arg);
         return -1;
 }
 
@@ -228,6 +252,11 @@ static int apply_option(struct tr_run_opts *o, int c, const char *arg)
                 }
                 tr_warnx("--ping: not an http or https URL: %s", arg);
                 return -1;
+        case OPT_PRESERVE_STATUS:
+                o->preserve_status = 1;
+                return 0;
+        case OPT_ORPHANS:
+                return orphans_opt(arg, &o->orphans);
         }
         return tr_store_opt(&o->store, c, arg) == 1 ? 0 : -1;
 }
@@ -240,8 +269,8 @@ static int check_combination(const struct tr_run_opts *o)
                 tr_warnx("--file: cannot be combined with --task, --dir or --list");
         else if (o->log_path != NULL && !o->detach)
                 tr_warnx("--log: only with --detach");
-        else if (o->kill_after_ms > 0 && o->timeout_ms == 0)
-                tr_warnx("--kill-after: only with --timeout");
+        else if (o->kill_after_ms > 0 && o->timeout_ms == 0 && o->orphans != TR_ORPHANS_KILL)
+                tr_warnx("--kill-after: only with --timeout or --orphans kill");
         else if (o->on_exit_timeout_ms != TR_ON_EXIT_TIMEOUT_MS && o->on_exit == NULL)
                 tr_warnx("--on-exit-timeout: only with --on-exit");
         else if (o->on_exit_timeout_ms <= 0)
@@ -265,9 +294,22 @@ static void ping_from_env(struct tr_run_opts *o)
                 tr_warnx("TASKRUN_PING_URL: not an http or https URL, not pinging: %s", url);
 }
 
-int tr_run_parse(int argc, char **argv, struct tr_run_opts *o)
+/*
+ * The command must follow "--" (or the word "run"): a word taskrun does not
+ * know is a typo far more often than a program to run.
+ */
+static int command_unmarked(int argc, char **argv, int after_option, int explicit_run)
 {
-        int c;
+        if (explicit_run || optind >= argc || optind != after_option)
+                return 0; /* getopt stepped over "--" */
+        tr_warnx("'%s': the command goes after '--': taskrun [options] -- %s", argv[optind],
+                 argv[optind]);
+        return 1;
+}
+
+int tr_run_parse(int argc, char **argv, int explicit_run, struct tr_run_opts *o)
+{
+        int c, after_option = 1;
 
         memset(o, 0, sizeof *o);
         o->tail_bytes = TR_TAIL_DEFAULT;
@@ -290,7 +332,10 @@ int tr_run_parse(int argc, char **argv, struct tr_run_opts *o)
                 }
                 if (c == '?' || apply_option(o, c, optarg) == -1)
                         return TR_EXIT_ERROR;
+                after_option = optind;
         }
+        if (command_unmarked(argc, argv, after_option, explicit_run))
+                return TR_EXIT_USAGE;
         if (optind >= argc) {
                 tr_warnx("no command given (usage: taskrun [options] -- command [arg...])");
                 return TR_EXIT_ERROR;

@@ -65,9 +65,13 @@ static int open_fds(const struct tr_spawn_opts *o, struct fds *f)
                 return -1;
         if (o->pty)
                 return open_pty(f->out);
-        if (pipe2(f->out, O_CLOEXEC) == -1 || pipe2(f->err, O_CLOEXEC) == -1)
+        if (pipe2(f->out, O_CLOEXEC) == -1)
                 return -1;
         fcntl(f->out[0], F_SETPIPE_SZ, PIPE_SIZE);
+        if (o->one_pipe)
+                return 0;
+        if (pipe2(f->err, O_CLOEXEC) == -1)
+                return -1;
         fcntl(f->err[0], F_SETPIPE_SZ, PIPE_SIZE);
         return 0;
 }
@@ -87,7 +91,7 @@ static void exec_child(const struct tr_spawn_opts *o, const struct fds *f)
                         tcsetpgrp(STDIN_FILENO, getpid());
         }
         if (dup2(f->out[1], STDOUT_FILENO) == -1 ||
-            dup2(o->pty ? f->out[1] : f->err[1], STDERR_FILENO) == -1)
+            dup2(o->pty || o->one_pipe ? f->out[1] : f->err[1], STDERR_FILENO) == -1)
                 goto fail;
         /* exec resets handled signals; the ones taskrun ignores must be reset here. */
         for (int sig = 1; sig < NSIG; sig++)

@@ -13,13 +13,14 @@ struct tr_spawn_opts {
         sigset_t mask;     /* the signal mask taskrun was started with */
         sigset_t defaults; /* signals taskrun ignores that the child gets back as SIG_DFL */
         int pty;           /* stdout and stderr on a pseudo-terminal instead of two pipes */
+        int one_pipe;      /* stdout and stderr on one pipe: they go to the same file anyway */
         int foreground;    /* hand the terminal on stdin to the child's process group */
 };
 
 struct tr_child {
         pid_t pid;
         int out_fd;     /* read end for the child's stdout (the pty master with pty) */
-        int err_fd;     /* read end for its stderr; -1 with pty */
+        int err_fd;     /* read end for its stderr; -1 with pty or one_pipe */
         int exec_errno; /* exec failed with this errno: the child has exited 126/127 */
 };
 

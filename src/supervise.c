@@ -1,7 +1,8 @@
 /*
- * One libev loop watches everything: the child's exit (ev_child), its two
- * output streams (ev_io), the signals to forward (ev_signal), and the
- * timeout, kill and heartbeat timers (ev_timer). Callbacks are short; signal
+ * One libev loop watches everything: the child (ev_child: stops, continues,
+ * exit) and any orphaned descendant, its output streams (ev_io), the signals
+ * to forward (ev_signal), and the timeout, kill and heartbeat timers
+ * (ev_timer). Callbacks are short; signal
  * handling happens in the loop, never in a raw handler.
  */
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -16,12 +18,15 @@
 #include <ev.h>
 
 #include "control.h"
-#include "taskrun/procinfo.h"
+#include "exit.h"
 #include "sink.h"
 #include "supervise.h"
+#include "taskrun/procinfo.h"
+#include "taskrun/proctree.h"
 
 #define READ_CHUNK (128 * 1024)
 #define DRAIN_READS 64 /* after exit, reads per stream before a grandchild's output is cut */
+#define ORPHAN_KILL_REPEAT 0.1 /* seconds between SIGKILL rounds for descendants that remain */
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 #define NFORWARDED (sizeof forwarded / sizeof forwarded[0])
@@ -30,10 +35,13 @@ static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUS
  * While the sink is full we stop reading, so the command feels the reader's
  * pace as it would without us, but the loop goes on. */
 struct stream {
-        ev_io w;             /* the command's side: readable */
-        ev_io sink_w;        /* our side: writable again */
-        struct tr_sink sink; /* our stdout or stderr */
-        int eof;             /* the command's side is done; the fd stays open until the end */
+        ev_io w;                /* the command's side: readable */
+        ev_io sink_w;           /* our side: writable again */
+        struct tr_sink sink;    /* our stdout or stderr */
+        int eof;                /* the command's side is done; the fd stays open until the end */
+        int failed;             /* writing to the sink failed for good (not EPIPE): said once */
+        const char *name;       /* "stdout" or "stderr", for that message */
+        struct tr_tail *replay; /* --quiet: this stream's own bytes, or NULL */
         struct supervisor *s;
 };
 
@@ -42,22 +50,89 @@ struct supervisor {
         struct tr_tail *tail;
         struct tr_child child;
         struct stream out, err;
-        ev_child child_w;
+        ev_child child_w;  /* the command: stops, continues, exit */
+        ev_child orphan_w; /* any child: descendants that outlived the command */
         ev_signal sig_w[NFORWARDED];
-        ev_timer timeout_w, kill_w, heartbeat_w, running_w;
+        ev_timer timeout_w, kill_w, heartbeat_w, running_w, orphan_kill_w;
+        int status;
+        int exited; /* the command has been reaped: its pid may belong to someone else now */
+        int ended;  /* the run is over */
+        int timed_out, output_errno;
         ev_io control_w;                 /* kill requests (control.h) */
         struct tr_kill_request kill_req; /* the first one; signal 0 if none */
         int user_ended;                  /* a forwarded ending signal or a kill request */
         int control_fd;                  /* signalfd for kill requests, or -1 */
-        int status, ended, timed_out;
         int64_t exit_ms;
         uint64_t heartbeat_bytes; /* tail->total at the last heartbeat */
         char *buf;
 };
 
+/*
+ * Where a signal for the command goes. Ctrl-C on our terminal reaches us,
+ * not the command on its pty; a terminal would signal the pty's foreground
+ * process group (the sleep inside a script, too), so INT and QUIT go there.
+ */
+static pid_t signal_target(const struct supervisor *s, int sig)
+{
+        if (s->o->spawn.pty && (sig == SIGINT || sig == SIGQUIT)) {
+                pid_t fg = s->child.out_fd >= 0 ? tcgetpgrp(s->child.out_fd) : -1;
+                if (fg > 0)
+                        return -fg;
+        }
+        return s->o->group ? -s->child.pid : s->child.pid;
+}
+
+/* Signals that end a process: a stopped one must be continued to act on them. */
+static int is_ending(const struct supervisor *s, int sig)
+{
+        return sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT ||
+               (sig == s->o->timeout_signal && sig != SIGKILL && sig != SIGCONT);
+}
+
+/*
+ * A stopped process keeps an ending signal pending and never acts on it, so
+ * like timeout(1) we follow each ending signal with SIGCONT, to the same
+ * target. Once the command is reaped its pid may be someone else's: nothing
+ * is sent then.
+ */
 static void signal_child(struct supervisor *s, int sig)
 {
-        kill(s->o->group ? -s->child.pid : s->child.pid, sig);
+        pid_t target = signal_target(s, sig);
+
+        if (s->exited)
+                return;
+        kill(target, sig);
+        if (is_ending(s, sig))
+                kill(target, SIGCONT);
+}
+
+/*
+ * Signal every descendant still alive (we are their subreaper, so those the
+ * command left behind are ours). A zombie child of ours cannot be reused,
+ * so its pid is safe; a deeper pid could in principle be reused between the
+ * scan and the kill, as with any pid-based tool.
+ */
+static void signal_descendants(const struct supervisor *s, int sig)
+{
+        pid_t *pids;
+        size_t n;
+
+        if (tr_proc_descendants(getpid(), &pids, &n) == -1)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                kill(pids[i], sig);
+                if (is_ending(s, sig))
+                        kill(pids[i], SIGCONT);
+        }
+        free(pids);
+}
+
+/* No child of ours is left, reaped or not. */
+static int no_children(void)
+{
+        siginfo_t si;
+
+        return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 && errno == ECHILD;
 }
 
 static void stream_close(struct ev_loop *loop, struct stream *st)
@@ -69,19 +144,43 @@ static void stream_close(struct ev_loop *loop, struct stream *st)
         st->w.fd = -1;
 }
 
-/* Pass bytes through. If our reader is gone, close the command's pipe too,
- * so it gets SIGPIPE as it would have without us in between. */
+/*
+ * A write to our stdout or stderr failed. If the reader is gone (EPIPE),
+ * close the command's pipe too, so it gets SIGPIPE as it would have without
+ * us in between. Any other error (a full disk) is said once and remembered;
+ * we go on reading, so the command is never blocked by it.
+ */
+static void stream_write_failed(struct ev_loop *loop, struct stream *st, int errnum)
+{
+        struct supervisor *s = st->s;
+
+        if (errnum == EPIPE) {
+                stream_close(loop, st);
+                return;
+        }
+        if (st->failed)
+                return;
+        st->failed = 1;
+        if (s->output_errno == 0)
+                s->output_errno = errnum;
+        if (s->o->on_output_error != NULL)
+                s->o->on_output_error(s->o->ctx, st->name, errnum);
+}
+
+/* Pass bytes through; keep them in the tail (and in the stream's replay for --quiet). */
 static void stream_forward(struct ev_loop *loop, struct supervisor *s, struct stream *st, size_t n)
 {
         tr_tail_feed(s->tail, s->buf, n);
+        if (st->replay != NULL)
+                tr_tail_feed(st->replay, s->buf, n);
         if (s->o->quiet || st->sink.broken)
                 return;
         int r = tr_sink_write(&st->sink, s->buf, n);
         if (r == 1) {
                 ev_io_stop(loop, &st->w);
                 ev_io_start(loop, &st->sink_w);
-        } else if (r == -1 && errno == EPIPE) {
-                stream_close(loop, st);
+        } else if (r == -1) {
+                stream_write_failed(loop, st, errno);
         }
 }
 
@@ -94,9 +193,9 @@ static void on_sink_writable(struct ev_loop *loop, ev_io *w, int revents)
         if (r == 1)
                 return;
         ev_io_stop(loop, w);
-        if (r == -1 && errno == EPIPE)
-                stream_close(loop, st);
-        else if (st->w.fd >= 0 && !st->eof)
+        if (r == -1)
+                stream_write_failed(loop, st, errno);
+        if (st->w.fd >= 0 && !st->eof)
                 ev_io_start(loop, &st->w);
 }
 
@@ -131,17 +230,47 @@ static void on_output(struct ev_loop *loop, ev_io *w, int revents)
         stream_read(loop, st->s, st);
 }
 
+/* Block until the sink has taken what is pending, unless it is broken. */
+static void sink_settle(struct ev_loop *loop, struct stream *st)
+{
+        if (!st->sink.broken && tr_sink_drain(&st->sink) == -1)
+                stream_write_failed(loop, st, errno);
+}
+
 /* At the end nothing else waits on the loop, so the sink may block here. */
 static void drain(struct ev_loop *loop, struct supervisor *s, struct stream *st)
 {
         for (int i = 0; i < DRAIN_READS && st->w.fd >= 0 && !st->eof; i++) {
-                tr_sink_drain(&st->sink);
+                sink_settle(loop, st);
                 if (!stream_read(loop, s, st))
                         break;
         }
-        tr_sink_drain(&st->sink);
+        sink_settle(loop, st);
         ev_io_stop(loop, &st->sink_w);
         stream_close(loop, st);
+}
+
+/* The run is over: take the output that is there, even if a grandchild holds the pipes. */
+static void end_run(struct ev_loop *loop, struct supervisor *s)
+{
+        s->ended = 1;
+        drain(loop, s, &s->out);
+        drain(loop, s, &s->err);
+        ev_break(loop, EVBREAK_ALL);
+}
+
+/* The command has exited: end the run now, or when its descendants are gone. */
+static void command_exited(struct ev_loop *loop, struct supervisor *s)
+{
+        s->exited = 1;
+        s->exit_ms = tr_monotonic_ms(); /* before draining, which may wait for our reader */
+        if (s->o->orphans == TR_ORPHANS_KILL && !no_children()) {
+                signal_descendants(s, SIGTERM);
+                ev_timer_set(&s->orphan_kill_w, s->o->orphan_kill_ms / 1000.0, ORPHAN_KILL_REPEAT);
+                ev_timer_start(loop, &s->orphan_kill_w);
+        }
+        if (s->o->orphans == TR_ORPHANS_LEAVE || no_children())
+                end_run(loop, s);
 }
 
 /* Ctrl-Z stopped the child in the foreground: stop ourselves so the shell
@@ -163,34 +292,31 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 
         if (WIFSTOPPED(st)) {
                 int sig = WSTOPSIG(st);
+                if (s->o->on_stopped != NULL)
+                        s->o->on_stopped(s->o->ctx, sig);
                 if (s->o->spawn.foreground && (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU))
                         follow_job_stop(s);
                 return;
         }
-        if (!WIFEXITED(st) && !WIFSIGNALED(st))
-                return; /* continued */
+        if (WIFCONTINUED(st)) {
+                if (s->o->on_continued != NULL)
+                        s->o->on_continued(s->o->ctx);
+                return;
+        }
         s->status = st;
-        s->ended = 1;
-        s->exit_ms = tr_monotonic_ms(); /* before draining, which may wait for our reader */
-        /* The exit is the end even if a grandchild holds the pipes: take what is there. */
-        drain(loop, s, &s->out);
-        drain(loop, s, &s->err);
-        ev_break(loop, EVBREAK_ALL);
+        ev_child_stop(loop, w);
+        command_exited(loop, s);
 }
 
-/*
- * Ctrl-C on our terminal reaches us, not the command on its pty. A terminal
- * would signal the pty's foreground process group (the sleep inside a
- * script, too), so that is where it goes.
- */
-static void signal_pty_foreground(struct supervisor *s, int sig)
+/* A descendant the command left behind was reaped: was it the last? */
+static void on_orphan(struct ev_loop *loop, ev_child *w, int revents)
 {
-        pid_t fg = s->child.out_fd >= 0 ? tcgetpgrp(s->child.out_fd) : -1;
+        struct supervisor *s = w->data;
+        (void)revents;
 
-        if (fg > 0)
-                kill(-fg, sig);
-        else
-                signal_child(s, sig);
+        if (s->exited && !s->ended && !WIFSTOPPED(w->rstatus) && !WIFCONTINUED(w->rstatus) &&
+            no_children())
+                end_run(loop, s);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -204,13 +330,23 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
                 s->user_ended = 1;
         if (s->o->spawn.pty && w->signum == SIGWINCH)
                 tr_pty_sync_winsize(STDOUT_FILENO, s->child.out_fd); /* the pty signals the child */
-        else if (s->o->spawn.pty && (w->signum == SIGINT || w->signum == SIGQUIT))
-                signal_pty_foreground(s, w->signum);
+        else if (s->exited)
+                signal_descendants(s, w->signum); /* waiting for orphans: they get it */
         else
                 signal_child(s, w->signum);
 }
 
-static void on_kill_after(struct ev_loop *loop, ev_timer *w, int revents);
+static void on_kill_after(struct ev_loop *loop, ev_timer *w, int revents)
+{
+        struct supervisor *s = w->data;
+        (void)loop;
+        (void)revents;
+
+        if (s->exited)
+                signal_descendants(s, SIGKILL);
+        else
+                signal_child(s, SIGKILL);
+}
 
 /* A stopped command would never act on the signal: wake it, unless the signal is about stopping. */
 static int wants_cont(int sig)
@@ -228,9 +364,13 @@ static void on_kill_request(struct ev_loop *loop, struct supervisor *s,
         if (s->kill_req.signal == 0)
                 s->kill_req = *r;
         s->user_ended = 1;
-        signal_child(s, r->signal);
-        if (wants_cont(r->signal))
-                signal_child(s, SIGCONT);
+        if (s->exited) {
+                signal_descendants(s, r->signal); /* waiting for orphans: they get it */
+        } else {
+                signal_child(s, r->signal);
+                if (wants_cont(r->signal))
+                        signal_child(s, SIGCONT);
+        }
         if (after > 0 && r->signal != SIGKILL && !ev_is_active(&s->kill_w)) {
                 ev_timer_set(&s->kill_w, after / 1000.0, 0);
                 ev_timer_start(loop, &s->kill_w);
@@ -248,12 +388,12 @@ static void on_control(struct ev_loop *loop, ev_io *w, int revents)
                         on_kill_request(loop, s, &r);
 }
 
-static void on_kill_after(struct ev_loop *loop, ev_timer *w, int revents)
+/* TR_ORPHANS_KILL: those that did not end on SIGTERM get SIGKILL, until none is left. */
+static void on_orphan_kill(struct ev_loop *loop, ev_timer *w, int revents)
 {
-        struct supervisor *s = w->data;
         (void)loop;
         (void)revents;
-        signal_child(s, SIGKILL);
+        signal_descendants(w->data, SIGKILL);
 }
 
 static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
@@ -262,7 +402,10 @@ static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
         (void)revents;
 
         s->timed_out = 1;
-        signal_child(s, s->o->timeout_signal);
+        if (s->exited)
+                signal_descendants(s, s->o->timeout_signal);
+        else
+                signal_child(s, s->o->timeout_signal);
         if (s->o->kill_after_ms > 0) {
                 ev_timer_set(&s->kill_w, s->o->kill_after_ms / 1000.0, 0);
                 ev_timer_start(loop, &s->kill_w);
@@ -296,6 +439,7 @@ static int stream_open_sink(struct stream *st, int to_fd)
                 return -1;
         ev_io_init(&st->sink_w, on_sink_writable, st->sink.fd, EV_WRITE);
         st->sink_w.data = st;
+        st->name = to_fd == STDOUT_FILENO ? "stdout" : "stderr";
         return 0;
 }
 
@@ -308,6 +452,13 @@ static void stream_start(struct ev_loop *loop, struct supervisor *s, struct stre
                 ev_io_start(loop, &st->w);
 }
 
+static void timer_init(ev_timer *t, void (*cb)(struct ev_loop *, ev_timer *, int), double after,
+                       double repeat, struct supervisor *s)
+{
+        ev_timer_init(t, cb, after, repeat);
+        t->data = s;
+}
+
 static void start_watchers(struct ev_loop *loop, struct supervisor *s)
 {
         const struct tr_supervise_opts *o = s->o;
@@ -315,30 +466,32 @@ static void start_watchers(struct ev_loop *loop, struct supervisor *s)
         ev_child_init(&s->child_w, on_child, s->child.pid, 1);
         s->child_w.data = s;
         ev_child_start(loop, &s->child_w);
+        ev_child_init(&s->orphan_w, on_orphan, 0, 0);
+        s->orphan_w.data = s;
+        ev_child_start(loop, &s->orphan_w);
+        s->out.replay = o->replay_out;
+        s->err.replay = o->replay_err;
         stream_start(loop, s, &s->out, s->child.out_fd);
         stream_start(loop, s, &s->err, s->child.err_fd);
+        ev_io_init(&s->control_w, on_control, s->control_fd, EV_READ);
+        s->control_w.data = s;
+        if (s->control_fd >= 0)
+                ev_io_start(loop, &s->control_w);
         for (size_t i = 0; i < NFORWARDED; i++) {
                 ev_signal_init(&s->sig_w[i], on_signal, forwarded[i]);
                 s->sig_w[i].data = s;
                 ev_signal_start(loop, &s->sig_w[i]);
         }
-        ev_io_init(&s->control_w, on_control, s->control_fd, EV_READ);
-        s->control_w.data = s;
-        if (s->control_fd >= 0)
-                ev_io_start(loop, &s->control_w);
-        ev_init(&s->kill_w, on_kill_after);
-        s->kill_w.data = s;
-        ev_timer_init(&s->timeout_w, on_timeout, o->timeout_ms / 1000.0, 0);
-        s->timeout_w.data = s;
+        timer_init(&s->kill_w, on_kill_after, 0, 0, s);
+        timer_init(&s->orphan_kill_w, on_orphan_kill, 0, 0, s);
+        timer_init(&s->timeout_w, on_timeout, o->timeout_ms / 1000.0, 0, s);
         if (o->timeout_ms > 0)
                 ev_timer_start(loop, &s->timeout_w);
-        ev_timer_init(&s->heartbeat_w, on_heartbeat, o->heartbeat_ms / 1000.0,
-                      o->heartbeat_ms / 1000.0);
-        s->heartbeat_w.data = s;
+        timer_init(&s->heartbeat_w, on_heartbeat, o->heartbeat_ms / 1000.0,
+                   o->heartbeat_ms / 1000.0, s);
         if (o->heartbeat_ms > 0)
                 ev_timer_start(loop, &s->heartbeat_w);
-        ev_timer_init(&s->running_w, on_running, o->running_delay_ms / 1000.0, 0);
-        s->running_w.data = s;
+        timer_init(&s->running_w, on_running, o->running_delay_ms / 1000.0, 0, s);
         if (o->on_running != NULL && s->child.exec_errno == 0)
                 ev_timer_start(loop, &s->running_w);
 }
@@ -346,6 +499,7 @@ static void start_watchers(struct ev_loop *loop, struct supervisor *s)
 static void stop_watchers(struct ev_loop *loop, struct supervisor *s)
 {
         ev_child_stop(loop, &s->child_w);
+        ev_child_stop(loop, &s->orphan_w);
         stream_close(loop, &s->out);
         stream_close(loop, &s->err);
         ev_io_stop(loop, &s->out.sink_w);
@@ -356,6 +510,7 @@ static void stop_watchers(struct ev_loop *loop, struct supervisor *s)
                 ev_signal_stop(loop, &s->sig_w[i]);
         ev_timer_stop(loop, &s->timeout_w);
         ev_timer_stop(loop, &s->kill_w);
+        ev_timer_stop(loop, &s->orphan_kill_w);
         ev_timer_stop(loop, &s->heartbeat_w);
         ev_timer_stop(loop, &s->running_w);
         ev_io_stop(loop, &s->control_w);
@@ -369,6 +524,7 @@ static void fill_outcome(const struct supervisor *s, int64_t start_ms, struct tr
         memset(out, 0, sizeof *out);
         out->exec_errno = s->child.exec_errno;
         out->timed_out = s->timed_out;
+        out->output_errno = s->output_errno;
         out->user_ended = s->user_ended;
         out->kill_signal = s->kill_req.signal;
         out->kill_pid = s->kill_req.pid;
@@ -380,15 +536,17 @@ static void fill_outcome(const struct supervisor *s, int64_t start_ms, struct tr
         out->duration_ms = s->exit_ms - start_ms;
 }
 
-int tr_outcome_status(const struct tr_outcome *out)
+int tr_outcome_status(const struct tr_outcome *out, int preserve_status)
 {
+        int status;
+
         if (out->exec_errno != 0)
-                return out->exec_errno == ENOENT ? 127 : 126;
-        if (out->timed_out)
-                return 124;
-        if (out->signal != 0)
-                return 128 + out->signal;
-        return out->exit_code;
+                return out->exec_errno == ENOENT ? TR_EXIT_NOENT : TR_EXIT_NOEXEC;
+        if (out->timed_out && !preserve_status)
+                return out->signal == SIGKILL ? TR_EXIT_TIMEOUT_KILL : TR_EXIT_TIMEOUT;
+        status = out->signal != 0 ? 128 + out->signal : out->exit_code;
+        /* Output lost on the way is never a success. */
+        return status == 0 && out->output_errno != 0 ? TR_EXIT_ERROR : status;
 }
 
 /*
@@ -408,6 +566,13 @@ static void hold_forwarded(sigset_t *old)
         sigprocmask(SIG_BLOCK, &set, old);
 }
 
+static void free_sinks(struct supervisor *s)
+{
+        tr_sink_close(&s->out.sink);
+        tr_sink_close(&s->err.sink);
+        free(s->buf);
+}
+
 int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct tr_outcome *out,
                  struct tr_err *e)
 {
@@ -422,11 +587,11 @@ int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct
         s.buf = malloc(READ_CHUNK);
         if (s.buf == NULL || stream_open_sink(&s.out, STDOUT_FILENO) == -1 ||
             stream_open_sink(&s.err, STDERR_FILENO) == -1) {
-                tr_sink_close(&s.out.sink);
-                tr_sink_close(&s.err.sink);
-                free(s.buf);
+                free_sinks(&s);
                 return tr_err_sys(e, ENOMEM, "output buffer");
         }
+        /* Descendants the command leaves behind become ours, reaped, never zombies. */
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
         start_ms = tr_monotonic_ms();
         /* Blocked before the mask is saved, so it stays blocked (the child gets o->spawn.mask). */
         s.control_fd = tr_control_open();
@@ -435,9 +600,7 @@ int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct
                 sigprocmask(SIG_SETMASK, &mask, NULL);
                 if (s.control_fd >= 0)
                         close(s.control_fd);
-                tr_sink_close(&s.out.sink);
-                tr_sink_close(&s.err.sink);
-                free(s.buf);
+                free_sinks(&s);
                 return -1;
         }
         start_watchers(loop, &s);

@@ -13,15 +13,25 @@
 #include "spawn.h"
 #include "taskrun/tail.h"
 
+/* What happens to the command's descendants that outlive it (taskrun is their subreaper). */
+enum tr_orphans {
+        TR_ORPHANS_LEAVE, /* the run ends with the command; they go on */
+        TR_ORPHANS_WAIT,  /* the run ends when the last of them has exited */
+        TR_ORPHANS_KILL,  /* TERM them when the command exits, KILL after kill_after_ms */
+};
+
 struct tr_supervise_opts {
         struct tr_spawn_opts spawn;
-        int group;                /* forward signals to the child's process group */
-        int quiet;                /* do not pass output through */
-        int64_t timeout_ms;       /* 0: none */
-        int timeout_signal;       /* sent when the timeout expires */
-        int64_t kill_after_ms;    /* then SIGKILL this much later; 0: never */
-        int64_t heartbeat_ms;     /* 0: no heartbeats */
-        int64_t running_delay_ms; /* on_running this long after the start */
+        int group; /* forward signals to the child's process group */
+        int quiet; /* do not pass output through */
+        enum tr_orphans orphans;
+        struct tr_tail *replay_out, *replay_err; /* --quiet: each stream's own tail, or NULL */
+        int64_t timeout_ms;                      /* 0: none */
+        int timeout_signal;                      /* sent when the timeout expires */
+        int64_t kill_after_ms;                   /* then SIGKILL this much later; 0: never */
+        int64_t orphan_kill_ms;                  /* TR_ORPHANS_KILL: SIGKILL this long after TERM */
+        int64_t heartbeat_ms;                    /* 0: no heartbeats */
+        int64_t running_delay_ms;                /* on_running this long after the start */
 
         /* Called once the command runs (pid known). */
         void (*on_start)(void *ctx, const struct tr_child *child);
@@ -29,14 +39,20 @@ struct tr_supervise_opts {
         void (*on_running)(void *ctx);
         /* Called every heartbeat_ms when there is new output. */
         void (*on_heartbeat)(void *ctx, const struct tr_tail *tail);
+        /* Called when the command is stopped by signal sig, and when it continues. */
+        void (*on_stopped)(void *ctx, int sig);
+        void (*on_continued)(void *ctx);
+        /* Called once per stream whose output could not be written (name: "stdout"). */
+        void (*on_output_error)(void *ctx, const char *name, int errnum);
         void *ctx;
 };
 
 struct tr_outcome {
-        int exit_code;  /* valid when signal == 0 */
-        int signal;     /* the signal that ended the command, or 0 */
-        int timed_out;  /* the timeout expired (whatever then ended it) */
-        int exec_errno; /* the command could not be started */
+        int exit_code;    /* valid when signal == 0 */
+        int signal;       /* the signal that ended the command, or 0 */
+        int timed_out;    /* the timeout expired (whatever then ended it) */
+        int exec_errno;   /* the command could not be started */
+        int output_errno; /* its output could not be passed on (not EPIPE), or 0 */
         int64_t duration_ms;
         int user_ended;  /* someone ended it: Ctrl-C, SIGTERM, SIGHUP, SIGQUIT or taskrun kill */
         int kill_signal; /* the signal taskrun kill asked for, or 0 */
@@ -51,7 +67,12 @@ struct tr_outcome {
 int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct tr_outcome *out,
                  struct tr_err *e);
 
-/* taskrun's exit status for an outcome: the child's, 128+signal, 124, 126, 127. */
-int tr_outcome_status(const struct tr_outcome *out);
+/*
+ * taskrun's exit status for an outcome, as timeout(1) gives it: the child's,
+ * 128+signal, 124 on timeout (137 if SIGKILL had to end it), 126, 127; with
+ * preserve_status the child's own even after a timeout. Output that could not
+ * be passed on turns a success into TR_EXIT_ERROR.
+ */
+int tr_outcome_status(const struct tr_outcome *out, int preserve_status);
 
 #endif

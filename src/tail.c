@@ -326,3 +326,16 @@ char *tr_tail_last_line(const struct tr_tail *t)
                 start--;
         return keep_range(s, start, end);
 }
+
+char *tr_tail_raw(const struct tr_tail *t, size_t *n)
+{
+        unsigned char *buf = tail_linearize(t);
+        size_t start;
+
+        if (buf == NULL)
+                return NULL;
+        start = render_start(buf, t->len, t->total > t->len);
+        *n = t->len - start;
+        memmove(buf, buf + start, *n);
+        return (char *)buf;
+}

@@ -76,7 +76,7 @@ Test(run_options, command_options_are_not_taskrun_options)
         char *out;
 
         /* Options end at the command: -q and --timeout here belong to echo. */
-        cr_assert_eq(run("\"$TR\" --dir list echo -q --timeout"), 0);
+        cr_assert_eq(run("\"$TR\" --dir list -- echo -q --timeout"), 0);
         out = run_stdout(NULL);
         cr_expect_str_eq(out, "-q --timeout\n");
         free(out);

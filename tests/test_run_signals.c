@@ -89,7 +89,7 @@ Test(run_signals, without_group_only_the_command_gets_the_signal)
         run_wait_ms(tr, 5000);
 }
 
-Test(run_signals, timeout_escalates_to_sigkill_after_kill_after)
+Test(run_signals, timeout_escalates_to_sigkill_after_kill_after_and_exits_137)
 {
         long long t0 = th_now_ms(), took;
         json_object *t;
@@ -99,7 +99,7 @@ Test(run_signals, timeout_escalates_to_sigkill_after_kill_after)
             "\"$TR\" --dir list --timeout 0.2 --kill-after 0.3 -- sh -c 'trap \"\" TERM; " SH_IDLE
             "'");
         took = th_now_ms() - t0;
-        cr_expect_eq(status, 124);
+        cr_expect_eq(status, 137, "timeout(1) exits 137 when SIGKILL had to end the command");
         cr_expect_geq(took, 450, "SIGKILL came before --kill-after: %lld ms", took);
         cr_expect_lt(took, 5000, "the command was not killed: %lld ms", took);
         t = run_task("list/1.json");

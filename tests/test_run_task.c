@@ -457,3 +457,65 @@ Test(run_task, active_form_of_an_earlier_run_is_replaced_but_a_users_running_for
         cr_expect_str_eq(th_get_string(t, "activeForm"), "Running tests");
         json_object_put(t);
 }
+
+/* The description of task 1 after running script, which fails. */
+static json_object *failed_run_of(const char *script)
+{
+        th_write_file("script.sh", script);
+        cr_assert_eq(run("\"$TR\" --dir list --task 1 --create -- sh script.sh"), 1);
+        return run_task("list/1.json");
+}
+
+Test(run_task, result_block_is_bounded_in_bytes_and_each_line_cut_with_an_ellipsis)
+{
+        json_object *t;
+        const char *d, *tail;
+
+        /* 10 MB on one line. */
+        t = failed_run_of("echo first; head -c 10000000 /dev/zero | tr '\\0' x; exit 1\n");
+        d = th_get_string(t, "description");
+        cr_assert_not_null(d);
+        cr_expect_leq(strlen(d), 4096, "description of %zu bytes", strlen(d));
+        cr_expect(strstr(d, "xxx…"), "the long line is not cut with an ellipsis: %.300s", d);
+        tail = run_meta_str(t, "output_tail");
+        cr_expect(tail && strlen(tail) > 60000, "the full tail is not kept in the metadata");
+        json_object_put(t);
+        /* Many long lines of two-byte characters: cut between characters, 4 KiB in all. */
+        t = failed_run_of("j=0; while [ $j -lt 10 ]; do i=0; while [ $i -lt 400 ]; do "
+                          "printf '\\303\\251'; i=$((i+1)); done; echo; j=$((j+1)); done; "
+                          "exit 1\n");
+        d = th_get_string(t, "description");
+        cr_assert_not_null(d);
+        cr_expect_leq(strlen(d), 4096 + 256, "description of %zu bytes", strlen(d));
+        cr_expect(th_utf8_valid(d, strlen(d)), "the description is not UTF-8");
+        cr_expect(strstr(d, "éé…\néé"), "long lines are not cut with an ellipsis: %zu bytes",
+                  strlen(d));
+        cr_expect_geq(strlen(d), 3000, "lines are missing: %zu bytes", strlen(d));
+        json_object_put(t);
+}
+
+Test(run_task, result_block_of_an_empty_description_has_no_blank_lines_before_it)
+{
+        json_object *t;
+        const char *d;
+
+        cr_assert_eq(run("\"$TR\" --dir list --task 1 --create -- sh -c 'exit 2'"), 2);
+        t = run_task("list/1.json");
+        d = th_get_string(t, "description");
+        cr_assert_not_null(d);
+        cr_expect(strncmp(d, "--- taskrun ---\nfailed: exit code 2", 35) == 0, "description: %s",
+                  d);
+        json_object_put(t);
+        /* A second failure replaces it, and a success removes it. */
+        cr_assert_eq(run("\"$TR\" --dir list --task 1 -- sh -c 'exit 3'"), 3);
+        t = run_task("list/1.json");
+        d = th_get_string(t, "description");
+        cr_expect(strncmp(d, "--- taskrun ---\nfailed: exit code 3", 35) == 0, "description: %s",
+                  d);
+        cr_expect_null(strstr(d, "exit code 2"), "the old block stayed: %s", d);
+        json_object_put(t);
+        cr_assert_eq(run("\"$TR\" --dir list --task 1 -- true"), 0);
+        t = run_task("list/1.json");
+        cr_expect_str_eq(th_get_string(t, "description"), "");
+        json_object_put(t);
+}

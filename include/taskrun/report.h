@@ -14,8 +14,13 @@
 #include "taskrun/procinfo.h"
 #include "taskrun/store.h"
 
-/* The description's result block starts with this line; taskrun replaces it on each run. */
-#define TR_RESULT_MARK "\n\n--- taskrun ---\n"
+/* The description's result block starts with this line; taskrun replaces it on each run.
+ * It follows the description after a blank line, or is all of an empty one. */
+#define TR_RESULT_HEAD "--- taskrun ---\n"
+#define TR_RESULT_MARK "\n\n" TR_RESULT_HEAD
+/* The block's output lines: at most this many bytes in all, each line at most TR_RESULT_LINE. */
+#define TR_RESULT_OUTPUT_MAX 4096
+#define TR_RESULT_LINE 300
 
 enum tr_state {
         TR_STATE_RUNNING,
@@ -24,6 +29,7 @@ enum tr_state {
         TR_STATE_TIMED_OUT,
         TR_STATE_KILLED,
         TR_STATE_LOST,
+        TR_STATE_STOPPED, /* by a signal (SIGSTOP, SIGTSTP ...), until it continues */
 };
 
 const char *tr_state_name(enum tr_state s);
@@ -56,6 +62,7 @@ struct tr_run_end {
         int kill_signal; /* `taskrun kill` asked for this signal; 0 if it did not */
         pid_t kill_pid;  /* who asked */
         uid_t kill_uid;
+        const char *output_error; /* "stdout: No space left on device", or NULL */
 };
 
 struct tr_report {
@@ -65,12 +72,15 @@ struct tr_report {
         const struct tr_run_end *end; /* for tr_report_end */
         const char *now, *last_line;  /* for tr_report_heartbeat */
         uint64_t output_bytes;        /* for tr_report_heartbeat */
+        int stop_signal;              /* for tr_report_stopped: 0 when it continued */
 };
 
 /* tr_mutate_fn callbacks; arg is a struct tr_report. */
 int tr_report_start(json_object *task, void *arg, struct tr_err *e);
 int tr_report_heartbeat(json_object *task, void *arg, struct tr_err *e);
 int tr_report_end(json_object *task, void *arg, struct tr_err *e);
+/* state "stopped" with stop_signal, or back to "running" when stop_signal is 0. */
+int tr_report_stopped(json_object *task, void *arg, struct tr_err *e);
 
 /* argv as a JSON array of UTF-8 strings. */
 json_object *tr_json_argv(char *const *argv);

@@ -39,6 +39,12 @@ char *tr_tail_render(const struct tr_tail *t, int max_lines);
 /* Where the last max_lines lines of a rendering begin, inside it (no copy). */
 const char *tr_tail_last_lines(const char *rendered, int max_lines);
 
+/*
+ * The held bytes as they came, uncleaned (for replaying output), malloc'd,
+ * length in *n; from the first whole line once the ring has wrapped. NULL on ENOMEM.
+ */
+char *tr_tail_raw(const struct tr_tail *t, size_t *n);
+
 /* The last non-empty line of the rendering, malloc'd (may be ""), NULL on ENOMEM. */
 char *tr_tail_last_line(const struct tr_tail *t);
 

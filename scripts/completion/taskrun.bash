@@ -6,8 +6,9 @@
 
 _taskrun_store_opts='--list --dir --file --follow-symlinks --lock-timeout --help'
 _taskrun_run_opts="--task --create --subject --description --on-fail --strict
-	--timeout --kill-after --signal --group --pty --tail --heartbeat --quiet
-	--summary --github --on-exit --on-exit-timeout --ping --detach --log --version
+	--timeout --kill-after --signal --preserve-status --orphans --group --pty
+	--tail --heartbeat --quiet --summary --github --on-exit --on-exit-timeout
+	--ping --detach --log --version
 	$_taskrun_store_opts"
 _taskrun_commands='create update show list wait reap kill run'
 
@@ -17,7 +18,7 @@ _taskrun_takes_arg()
 	case $1 in
 	-t | --task | -s | --subject | --description | --list | --dir | --file | \
 		--lock-timeout | --on-fail | -k | --kill-after | --timeout | \
-		--signal | --tail | --heartbeat | --summary | --log | \
+		--signal | --orphans | --tail | --heartbeat | --summary | --log | \
 		--on-exit | --on-exit-timeout | --ping | \
 		--active-form | --blocked-by | --id | --set-meta | --status | \
 		--owner | --unset-meta)
@@ -132,6 +133,7 @@ _taskrun_option_arg()
 		;;
 	--file | --summary | --log) _taskrun_files "$cur" ;;
 	--on-fail) mapfile -t COMPREPLY < <(compgen -W 'in_progress pending' -- "$cur") ;;
+	--orphans) mapfile -t COMPREPLY < <(compgen -W 'leave wait kill' -- "$cur") ;;
 	--status)
 		local statuses='pending in_progress completed'
 		[[ -n $(_taskrun_word_value --file) ]] && statuses+=' failed'

@@ -4,7 +4,7 @@
 # Run-form options that take an argument. The list must start with a short
 # option: __fish_complete_subcommand reads leading --words as its own flags.
 set -g __taskrun_run_args -t --task -s --subject --description --list --dir --file \
-    --lock-timeout --on-fail -k --kill-after --timeout --signal --tail --heartbeat \
+    --lock-timeout --on-fail -k --kill-after --timeout --signal --orphans --tail --heartbeat \
     --summary --log --on-exit --on-exit-timeout --ping
 
 # The command word (create, update, show, list, wait, reap) if one was given.
@@ -150,6 +150,8 @@ complete -c taskrun -n $run -l strict -d 'Task file errors make taskrun fail (12
 complete -c taskrun -n $run -s k -l kill-after -x -d 'SIGKILL this long after the timeout signal'
 complete -c taskrun -n $run -l timeout -x -d 'Stop the command after DURATION (124)'
 complete -c taskrun -n $run -l signal -x -a 'TERM INT HUP QUIT KILL USR1 USR2 ALRM' -d 'Signal sent on timeout'
+complete -c taskrun -n $run -l preserve-status -d "Exit with the command's status even on timeout"
+complete -c taskrun -n $run -l orphans -x -a 'leave wait kill' -d 'Descendants left when the command exits'
 complete -c taskrun -n $run -s g -l group -d 'Forward signals to the process group'
 complete -c taskrun -n $run -l pty -d 'Run the command on a pseudo-terminal'
 complete -c taskrun -n $run -l tail -x -d 'Bytes of output kept for the task'

@@ -1,0 +1,17 @@
+/* taskrun's exit statuses, one list for every command (see man/taskrun.1, EXIT STATUS). */
+#ifndef TASKRUN_EXIT_H
+#define TASKRUN_EXIT_H
+
+enum {
+        TR_EXIT_OK = 0,
+        TR_EXIT_FAIL = 1,          /* a command's negative answer or operational error */
+        TR_EXIT_USAGE = 2,         /* bad options or arguments of a subcommand; unknown word */
+        TR_EXIT_REFUSED = 3,       /* kill: not ours to signal (another host or boot, pid reused) */
+        TR_EXIT_TIMEOUT = 124,     /* --timeout expired */
+        TR_EXIT_ERROR = 125,       /* taskrun's own error (before the child ran, or its output) */
+        TR_EXIT_NOEXEC = 126,      /* command found but not executable */
+        TR_EXIT_NOENT = 127,       /* command not found */
+        TR_EXIT_TIMEOUT_KILL = 137 /* --timeout expired and SIGKILL ended it, as timeout(1) */
+};
+
+#endif
