@@ -9,6 +9,8 @@ struct tr_ci_result {
         const char *task_id; /* NULL when no task file was kept */
         const char *started_at;
         const struct tr_run_end *end;
+        const char *subject; /* --subject: titles the group and the annotations; may be NULL */
+        int status;          /* taskrun's exit status */
 };
 
 /* The summary object: command, exit, signal, state, duration, times, tail. */
@@ -20,12 +22,20 @@ int tr_ci_write_summary(const char *path, const struct tr_ci_result *r, struct t
 /* True when $GITHUB_ACTIONS says we run in GitHub Actions. */
 int tr_github_active(void);
 
-/* "::group::command" before the output, "::endgroup::" after it. */
-void tr_github_group_begin(char *const *argv);
+/* "::group::subject" (or the command line) before the output, "::endgroup::" after it. */
+void tr_github_group_begin(const char *subject, char *const *argv);
 void tr_github_group_end(void);
 
-/* An ::error:: annotation on failure, and a Markdown section appended to
- * $GITHUB_STEP_SUMMARY when it is set. */
+#define TR_GITHUB_SUMMARY_MAX (1024 * 1024) /* GitHub's limit on a step's summary */
+#define TR_GITHUB_SECTION_TAIL (64 * 1024)  /* output bytes one run puts in it at most */
+
+/*
+ * Annotations for the diagnostics in the output tail and an ::error:: one on
+ * failure, capped per step; a Markdown section appended to
+ * $GITHUB_STEP_SUMMARY, which stays under TR_GITHUB_SUMMARY_MAX; exit_code,
+ * duration_ms, state and task_id appended to $GITHUB_OUTPUT. Each file only
+ * when its variable is set. -1 with e set if a file could not be written.
+ */
 int tr_github_report(const struct tr_ci_result *r, struct tr_err *e);
 
 #endif

@@ -6,7 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/random.h>
+#include <sys/stat.h>
+
 #include "taskrun/atomic.h"
+#include "annotate.h"
 #include "ci.h"
 
 json_object *tr_ci_summary(const struct tr_ci_result *r)
@@ -56,9 +60,9 @@ int tr_github_active(void)
         return v != NULL && strcmp(v, "true") == 0;
 }
 
-void tr_github_group_begin(char *const *argv)
+void tr_github_group_begin(const char *subject, char *const *argv)
 {
-        char *line = tr_argv_join(argv, 200);
+        char *line = subject ? strndup(subject, 200) : tr_argv_join(argv, 200);
 
         /* Workflow commands are lines on stdout; a newline in the title would end it early. */
         for (char *p = line; p && *p; p++)
@@ -95,14 +99,34 @@ static void put_fence(FILE *f, int n)
         fputc('\n', f);
 }
 
-static void write_step_summary(FILE *f, const struct tr_ci_result *r, const char *outcome)
+/* The last n bytes of text at most, not starting inside a UTF-8 character. */
+static const char *last_bytes(const char *text, size_t n)
 {
-        const char *tail = r->end->tail_lines ? r->end->tail_lines : "";
+        size_t len = strlen(text);
+
+        if (len <= n)
+                return text;
+        text += len - n;
+        while ((*text & 0xc0) == 0x80)
+                text++;
+        return text;
+}
+
+static void write_step_summary(FILE *f, const struct tr_ci_result *r, const char *outcome,
+                               int with_tail)
+{
+        const char *tail = r->end->tail_lines && with_tail
+                               ? last_bytes(r->end->tail_lines, TR_GITHUB_SECTION_TAIL)
+                               : "";
         char *line = tr_argv_join(r->argv, 200);
+        const char *mark = r->end->state == TR_STATE_COMPLETED ? "✅" : "❌";
         int fence = fence_len(tail);
 
-        fprintf(f, "### %s `%s`\n\n%s\n", r->end->state == TR_STATE_COMPLETED ? "✅" : "❌",
-                line ? line : r->argv[0], outcome);
+        if (r->subject != NULL)
+                fprintf(f, "### %s %s\n\n`%s`\n\n%s\n", mark, r->subject, line ? line : r->argv[0],
+                        outcome);
+        else
+                fprintf(f, "### %s `%s`\n\n%s\n", mark, line ? line : r->argv[0], outcome);
         if (r->task_id)
                 fprintf(f, "\ntask: `%s`\n", r->task_id);
         if (*tail) {
@@ -112,29 +136,126 @@ static void write_step_summary(FILE *f, const struct tr_ci_result *r, const char
                 if (tail[strlen(tail) - 1] != '\n')
                         fputc('\n', f);
                 put_fence(f, fence);
+        } else if (!with_tail) {
+                fputs("\n(output left out: the step summary is near GitHub's 1 MiB limit)\n", f);
         }
         fputc('\n', f);
         free(line);
 }
 
-int tr_github_report(const struct tr_ci_result *r, struct tr_err *e)
+/* The section in memory, with the output if it fits under the step's limit, else without. */
+static char *summary_section(const struct tr_ci_result *r, const char *outcome, off_t used,
+                             size_t *len)
+{
+        for (int with_tail = 1; with_tail >= 0; with_tail--) {
+                char *buf = NULL;
+                FILE *m = open_memstream(&buf, len);
+                if (m == NULL)
+                        return NULL;
+                write_step_summary(m, r, outcome, with_tail);
+                if (fclose(m) == EOF) {
+                        free(buf);
+                        return NULL;
+                }
+                if ((uint64_t)used + *len < TR_GITHUB_SUMMARY_MAX)
+                        return buf;
+                free(buf);
+        }
+        *len = 0;
+        return NULL;
+}
+
+static int append_step_summary(const struct tr_ci_result *r, const char *outcome, struct tr_err *e)
 {
         const char *path = getenv("GITHUB_STEP_SUMMARY");
-        char outcome[256];
-        FILE *f;
+        struct stat st;
+        size_t len = 0;
+        char *section;
+        int fd;
 
-        tr_outcome_line(r->end, outcome, sizeof outcome);
-        if (r->end->state != TR_STATE_COMPLETED) {
-                printf("::error title=taskrun::%s\n", outcome);
-                fflush(stdout);
-        }
         if (path == NULL || *path == '\0')
                 return 0;
-        f = fopen(path, "a");
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd == -1)
+                return tr_err_sys(e, errno, "GITHUB_STEP_SUMMARY: %s", path);
+        section = fstat(fd, &st) == 0 ? summary_section(r, outcome, st.st_size, &len) : NULL;
+        if (section == NULL) {
+                close(fd);
+                return tr_err_set(e, EFBIG, "GITHUB_STEP_SUMMARY: %s: no room under GitHub's 1 MiB",
+                                  path);
+        }
+        int w = tr_write_all(fd, section, len), saved = errno;
+        free(section);
+        if (close(fd) == -1 && w == 0)
+                w = -1, saved = errno;
+        return w == -1 ? tr_err_sys(e, saved, "GITHUB_STEP_SUMMARY: %s", path) : 0;
+}
+
+/* name<<DELIMITER, value, DELIMITER: GitHub's multiline-safe form, with a random delimiter. */
+static void put_output(FILE *f, const char *delim, const char *name, const char *value)
+{
+        fprintf(f, "%s<<%s\n%s\n%s\n", name, delim, value, delim);
+}
+
+static int append_outputs(const struct tr_ci_result *r, struct tr_err *e)
+{
+        const char *path = getenv("GITHUB_OUTPUT");
+        unsigned char rnd[16];
+        char delim[64], num[32];
+        FILE *f;
+
+        if (path == NULL || *path == '\0')
+                return 0;
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+                memset(rnd, 0x5a, sizeof rnd);
+        int n = snprintf(delim, sizeof delim, "ghadelimiter_");
+        for (size_t i = 0; i < sizeof rnd; i++)
+                n += snprintf(delim + n, sizeof delim - (size_t)n, "%02x", rnd[i]);
+        f = fopen(path, "ae");
         if (f == NULL)
-                return tr_err_sys(e, errno, "GITHUB_STEP_SUMMARY: %s", path);
-        write_step_summary(f, r, outcome);
+                return tr_err_sys(e, errno, "GITHUB_OUTPUT: %s", path);
+        snprintf(num, sizeof num, "%d", r->status);
+        put_output(f, delim, "exit_code", num);
+        snprintf(num, sizeof num, "%lld", (long long)r->end->duration_ms);
+        put_output(f, delim, "duration_ms", num);
+        put_output(f, delim, "state", tr_state_name(r->end->state));
+        put_output(f, delim, "task_id", r->task_id ? r->task_id : "");
         if (fclose(f) == EOF)
-                return tr_err_sys(e, errno, "GITHUB_STEP_SUMMARY: %s", path);
+                return tr_err_sys(e, errno, "GITHUB_OUTPUT: %s", path);
         return 0;
+}
+
+/* Diagnostics first, taskrun's own ::error last; together within GitHub's caps. */
+static void annotate(const struct tr_ci_result *r, const char *title, const char *outcome)
+{
+        int failed = r->end->state != TR_STATE_COMPLETED;
+        struct tr_annotate_count n;
+        char note[256];
+
+        tr_annotate_output(stdout, r->end->tail ? r->end->tail : "", title,
+                           getenv("GITHUB_WORKSPACE"), TR_GITHUB_ANNOTATIONS_PER_KIND - failed,
+                           TR_GITHUB_ANNOTATIONS_PER_KIND, &n);
+        if (n.more_errors > 0 || n.more_warnings > 0) {
+                snprintf(note, sizeof note,
+                         "%d more errors and %d more warnings in the output were not annotated "
+                         "(GitHub shows %d of each per step)",
+                         n.more_errors, n.more_warnings, TR_GITHUB_ANNOTATIONS_PER_KIND);
+                tr_annotation(stdout, "notice", title, note);
+        }
+        if (failed)
+                tr_annotation(stdout, "error", title, outcome);
+        fflush(stdout);
+}
+
+int tr_github_report(const struct tr_ci_result *r, struct tr_err *e)
+{
+        char outcome[256];
+        struct tr_err e2;
+        int r1, r2;
+
+        tr_outcome_line(r->end, outcome, sizeof outcome);
+        annotate(r, r->subject ? r->subject : "taskrun", outcome);
+        r1 = append_step_summary(r, outcome, e);
+        r2 = append_outputs(r, r1 == -1 ? &e2 : e);
+        return r1 == -1 || r2 == -1 ? -1 : 0;
 }

@@ -238,13 +238,15 @@ static enum tr_state end_state(const struct tr_outcome *out)
 }
 
 /* --summary and --github: results for whatever CI runs us. */
-static void report_to_ci(struct run_ctx *c, const struct tr_run_end *end)
+static void report_to_ci(struct run_ctx *c, const struct tr_run_end *end, int status)
 {
         struct tr_ci_result r = {
             .argv = c->o->argv,
             .task_id = c->tracked ? c->ref.id : NULL,
             .started_at = c->info.started_at,
             .end = end,
+            .subject = c->o->subject,
+            .status = status,
         };
         struct tr_err e;
 
@@ -392,7 +394,7 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
                 unsigned char status = (unsigned char)tr_outcome_status(out, 0);
                 tr_write_all(c->ready_fd, &status, 1); /* --detach: the parent exits with it */
         }
-        report_to_ci(c, &end);
+        report_to_ci(c, &end, tr_outcome_status(out, c->o->preserve_status));
         if (c->o->quiet && end.state != TR_STATE_COMPLETED)
                 replay_output(c, tail);
         if (out->exec_errno != 0)
@@ -602,7 +604,7 @@ static int supervise(struct run_ctx *c)
         }
         fill_info(c);
         if (o->github && tr_github_active())
-                tr_github_group_begin(o->argv);
+                tr_github_group_begin(o->subject, o->argv);
         ping_begin(c);
         if (tr_supervise(&so, &tail, &out, &e) == -1) {
                 tr_warn_err(&e);
