@@ -513,13 +513,18 @@ Test(docs, zsh_completion_parses_and_names_every_option)
         free(text);
 }
 
-/* fish's completions for a command line; malloc'd. */
+/*
+ * fish's completions for a command line; malloc'd. An empty fish_complete_path
+ * keeps fish from also autoloading an installed taskrun.fish (test_package
+ * installs one for a moment, maybe during this test in another ctest run).
+ */
 static char *fish_complete(const char *line)
 {
         char cmd[1024], *out;
 
         snprintf(cmd, sizeof cmd,
-                 "fish --no-config -c 'source \"%s/taskrun.fish\"; complete -C \"%s\"' 2>&1",
+                 "fish --no-config -c 'set -g fish_complete_path; source \"%s/taskrun.fish\"; "
+                 "complete -C \"%s\"' 2>&1",
                  COMPLETION_DIR, line);
         cr_assert_eq(th_run(cmd, &out), 0, "fish: %s", out);
         return out;
