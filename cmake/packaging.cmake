@@ -22,15 +22,15 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS man-db)
-# Depends: what the binary links, as dpkg-shlibdeps reads it (libc6, and
-# libjson-c5 and libev4 unless they were linked statically). Without
-# dpkg-dev, the same list by hand.
+# Depends: what the binary links, as dpkg-shlibdeps reads it (libc6,
+# libcurl4, and libjson-c5 and libev4 unless they were linked statically).
+# Without dpkg-dev, the same list by hand.
 find_program(TASKRUN_DPKG_SHLIBDEPS dpkg-shlibdeps)
 find_program(TASKRUN_FILE_PROGRAM file)
 if(TASKRUN_DPKG_SHLIBDEPS AND TASKRUN_FILE_PROGRAM)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
-  set(deps "libc6")
+  set(deps "libc6, libcurl4")
   if(NOT JSONC_STATIC)
     string(APPEND deps ", libjson-c5")
   endif()

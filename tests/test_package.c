@@ -128,7 +128,7 @@ static int binary_needs(const char *lib)
         return th_run(cmd, NULL) == 0;
 }
 
-/* Depends names libc6, and the json-c and libev packages when the binary links them shared. */
+/* Depends names libc6, and the curl, json-c and libev packages when the binary links them. */
 static void expect_depends(const char *deb)
 {
         char *depends = deb_field(deb, "Depends");
@@ -136,6 +136,8 @@ static void expect_depends(const char *deb)
         cr_expect(strstr(depends, "libc6") != NULL, "Depends: %s", depends);
         if (binary_needs("libjson-c.so"))
                 cr_expect(strstr(depends, "libjson-c5") != NULL, "Depends: %s", depends);
+        if (binary_needs("libcurl.so"))
+                cr_expect(strstr(depends, "libcurl4") != NULL, "Depends: %s", depends);
         if (binary_needs("libev.so"))
                 cr_expect(strstr(depends, "libev4") != NULL, "Depends: %s", depends);
         free(depends);
