@@ -1,6 +1,4 @@
 /* Entry point: pick the subcommand, or run a command under supervision. */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,50 +16,6 @@ static const struct subcommand subcommands[] = {
     {"show", tr_cmd_show},    {"list", tr_cmd_list},     {"wait", tr_cmd_wait},
     {"reap", tr_cmd_reap},    {"kill", tr_cmd_kill},     {NULL, NULL},
 };
-
-void tr_warnx(const char *fmt, ...)
-{
-        va_list ap;
-
-        fputs("taskrun: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-}
-
-void tr_warn_err(const struct tr_err *e)
-{
-        tr_warnx("%s", e->msg);
-}
-
-int tr_store_opt(struct tr_store_opts *o, int opt, const char *arg)
-{
-        int64_t ms;
-
-        switch (opt) {
-        case TR_OPT_DIR:
-                o->dir = arg;
-                return 1;
-        case TR_OPT_LIST:
-                o->list = arg;
-                return 1;
-        case TR_OPT_FILE:
-                o->file = arg;
-                return 1;
-        case TR_OPT_FOLLOW:
-                o->follow_symlinks = 1;
-                return 1;
-        case TR_OPT_LOCK_TIMEOUT:
-                if (tr_parse_duration(arg, &ms) == -1 || ms > 24 * 3600 * 1000) {
-                        tr_warnx("--lock-timeout: invalid duration '%s'", arg);
-                        return -1;
-                }
-                o->lock_timeout_ms = (int)ms;
-                return 1;
-        }
-        return 0;
-}
 
 /* Optimal string alignment distance (a swap of neighbours counts one), for "did you mean". */
 static size_t edit_distance(const char *a, const char *b)
