@@ -196,3 +196,13 @@ int tr_cmd_meta_arg(const char *cmd, const char *arg, json_object *meta)
         free(key);
         return 0;
 }
+
+int tr_list_read(const char *cmd, const struct tr_store *s, struct tr_task_list *l,
+                 struct tr_err *e)
+{
+        if (tr_list_load(s, l, e) == -1)
+                return -1;
+        for (size_t i = 0; i < l->n_skipped; i++)
+                tr_warnx("%s: skipping %s", cmd, l->skipped[i].msg);
+        return 0;
+}

@@ -4,8 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "cmd.h"
+#include "task_list.h"
 
 /* The id of a task file name "<id>.json", into id; -1 for any other name. */
 static int task_file_id(const char *name, char *id, size_t n)
@@ -73,9 +72,21 @@ static int list_push(struct tr_task_list *l, size_t *cap, const struct tr_task_r
         return 0;
 }
 
-/* Read one directory entry into the list if it is a task file; skip it with a warning if bad. */
-static int add_entry(const char *cmd, const struct tr_store *s, const char *name,
-                     struct tr_task_list *l, size_t *cap, struct tr_err *e)
+/* Keep why a file was skipped, for the caller to say. */
+static int note_skipped(struct tr_task_list *l, const struct tr_err *why)
+{
+        struct tr_err *v = realloc(l->skipped, (l->n_skipped + 1) * sizeof *v);
+
+        if (v == NULL)
+                return -1;
+        l->skipped = v;
+        l->skipped[l->n_skipped++] = *why;
+        return 0;
+}
+
+/* Read one directory entry into the list if it is a task file; note it as skipped if bad. */
+static int add_entry(const struct tr_store *s, const char *name, struct tr_task_list *l,
+                     size_t *cap, struct tr_err *e)
 {
         struct tr_task_ref ref;
         json_object *task;
@@ -85,8 +96,8 @@ static int add_entry(const char *cmd, const struct tr_store *s, const char *name
                 return 0;
         if (tr_task_read(s, &ref, &task, e) == -1) {
                 /* Deleted between readdir and open: it is simply gone. */
-                if (e->errnum != ENOENT)
-                        tr_warnx("%s: skipping %s", cmd, e->msg);
+                if (e->errnum != ENOENT && note_skipped(l, e) == -1)
+                        return tr_err_sys(e, ENOMEM, "%s", s->dir);
                 return 0;
         }
         if (list_push(l, cap, &ref, task) == -1) {
@@ -96,19 +107,17 @@ static int add_entry(const char *cmd, const struct tr_store *s, const char *name
         return 0;
 }
 
-int tr_list_read(const char *cmd, const struct tr_store *s, struct tr_task_list *l,
-                 struct tr_err *e)
+int tr_list_load(const struct tr_store *s, struct tr_task_list *l, struct tr_err *e)
 {
         DIR *d = opendir(s->dir);
         struct dirent *de;
         size_t cap = 0;
 
-        l->v = NULL;
-        l->n = 0;
+        memset(l, 0, sizeof *l);
         if (d == NULL)
                 return tr_err_sys(e, errno, "%s", s->dir);
         while ((de = readdir(d)) != NULL)
-                if (add_entry(cmd, s, de->d_name, l, &cap, e) == -1) {
+                if (add_entry(s, de->d_name, l, &cap, e) == -1) {
                         closedir(d);
                         tr_list_free(l);
                         return -1;
@@ -124,6 +133,6 @@ void tr_list_free(struct tr_task_list *l)
         for (size_t i = 0; i < l->n; i++)
                 json_object_put(l->v[i].task);
         free(l->v);
-        l->v = NULL;
-        l->n = 0;
+        free(l->skipped);
+        memset(l, 0, sizeof *l);
 }

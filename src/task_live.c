@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "task_live.h"
+#include "task_view.h"
 #include "taskrun/procinfo.h"
 
 void tr_here_init(struct tr_here *h)

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cmd.h"
+#include "task_view.h"
 #include "taskrun/procinfo.h"
 #include "taskrun/report.h"
 #include "taskrun/utf8.h"

@@ -1,0 +1,34 @@
+/* A whole task list, read at once and sorted by id (task_list.c). */
+#ifndef TASKRUN_TASK_LIST_H
+#define TASKRUN_TASK_LIST_H
+
+#include <stddef.h>
+
+#include "taskrun/store.h"
+
+struct tr_task_entry {
+        struct tr_task_ref ref;
+        json_object *task;
+};
+
+struct tr_task_list {
+        struct tr_task_entry *v;
+        size_t n;
+        struct tr_err *skipped; /* files left out, and why */
+        size_t n_skipped;
+};
+
+/*
+ * Read every <id>.json of a list directory, sorted by id: numeric ids in
+ * numeric order first, then the others in byte order. A file that cannot be
+ * read or parsed is left out, as Claude leaves it out, and why is kept in
+ * skipped for the caller to say. -1 (with e set) only when the directory
+ * itself cannot be read.
+ */
+int tr_list_load(const struct tr_store *s, struct tr_task_list *l, struct tr_err *e);
+void tr_list_free(struct tr_task_list *l);
+
+/* Numeric ids by number, then the rest by strcmp. */
+int tr_id_compare(const char *a, const char *b);
+
+#endif
