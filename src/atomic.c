@@ -14,39 +14,8 @@
 #include <unistd.h>
 
 #include "taskrun/atomic.h"
-
-int tr_write_all(int fd, const void *buf, size_t len)
-{
-        const char *p = buf;
-
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n == -1) {
-                        if (errno == EINTR)
-                                continue;
-                        return -1;
-                }
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
-static int split_path(const char *path, char *dir, size_t dsz, const char **base)
-{
-        const char *slash = strrchr(path, '/');
-
-        *base = slash ? slash + 1 : path;
-        if (slash == NULL)
-                return snprintf(dir, dsz, ".") >= (int)dsz ? -1 : 0;
-        if (slash == path)
-                return snprintf(dir, dsz, "/") >= (int)dsz ? -1 : 0;
-        if ((size_t)(slash - path) >= dsz)
-                return -1;
-        memcpy(dir, path, slash - path);
-        dir[slash - path] = '\0';
-        return 0;
-}
+#include "taskrun/fdio.h"
+#include "taskrun/path.h"
 
 static int fsync_dir(const char *dir)
 {
@@ -106,7 +75,7 @@ int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
         int excl = flags & TR_ATOMIC_EXCL;
         int r;
 
-        if (split_path(path, dir, sizeof dir, &base) == -1)
+        if (tr_path_split(path, dir, sizeof dir, &base) == -1)
                 return tr_err_sys(e, ENAMETOOLONG, "%s", path);
         /* A new file gets the mode open(2) would give it; a replacement keeps the exact mode. */
         if (excl)

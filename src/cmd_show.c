@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cmd.h"
+#include "taskrun/signame.h"
 
 #define CMD "show"
 #define LINE_MAX_CHARS 1000
@@ -66,8 +67,9 @@ static void signal_field(json_object *block)
 
         if (tr_json_int(block, "signal", &sig) == -1 || sig <= 0 || sig >= NSIG)
                 return;
-        const char *abbrev = sigabbrev_np((int)sig);
-        snprintf(buf, sizeof buf, "%lld (SIG%s)", (long long)sig, abbrev ? abbrev : "?");
+        char name[32];
+        tr_signal_name((int)sig, name, sizeof name);
+        snprintf(buf, sizeof buf, "%lld (%s)", (long long)sig, name);
         field("signal:", buf);
 }
 

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "taskrun/procinfo.h"
+#include "taskrun/duration.h"
 
 #define MS_PER_S INT64_C(1000)
 #define MS_PER_M (60 * MS_PER_S)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "taskrun/lock.h"
+#include "taskrun/path.h"
 #include "taskrun/procinfo.h"
 
 static void sleep_ms(long ms)
@@ -58,18 +59,12 @@ long tr_lock_age_ms(const char *lockdir)
 static int open_parent_dir(const char *file)
 {
         char dir[PATH_MAX];
-        const char *slash = strrchr(file, '/');
+        const char *base;
 
-        if (slash == NULL)
-                return open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (slash == file)
-                return open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if ((size_t)(slash - file) >= sizeof dir) {
+        if (tr_path_split(file, dir, sizeof dir, &base) == -1) {
                 errno = ENAMETOOLONG;
                 return -1;
         }
-        memcpy(dir, file, slash - file);
-        dir[slash - file] = '\0';
         return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 

@@ -123,36 +123,3 @@ int tr_proc_start_ticks(pid_t pid, unsigned long long *ticks)
         }
         return 0;
 }
-
-void tr_iso8601(const struct timespec *ts, char *buf)
-{
-        struct tm tm;
-        long ms = ts->tv_nsec / 1000000;
-        size_t len;
-
-        if (ms < 0 || ms > 999)
-                ms = 0;
-        /* Fails only for years that do not fit the buffer: say so, do not invent a time. */
-        if (gmtime_r(&ts->tv_sec, &tm) == NULL ||
-            (len = strftime(buf, TR_ISO8601_LEN - 5, "%Y-%m-%dT%H:%M:%S", &tm)) == 0) {
-                snprintf(buf, TR_ISO8601_LEN, "invalid-time");
-                return;
-        }
-        snprintf(buf + len, TR_ISO8601_LEN - len, ".%03ldZ", ms);
-}
-
-void tr_iso8601_now(char *buf)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        tr_iso8601(&ts, buf);
-}
-
-int64_t tr_monotonic_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}

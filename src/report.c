@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "taskrun/argv.h"
 #include "taskrun/report.h"
+#include "taskrun/signame.h"
 #include "taskrun/utf8.h"
 
 const char *tr_state_name(enum tr_state s)
@@ -16,47 +18,12 @@ const char *tr_state_name(enum tr_state s)
         return names[s];
 }
 
-static int needs_quotes(const char *s)
-{
-        return *s == '\0' || s[strcspn(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~")] != '\0';
-}
-
-char *tr_argv_join(char *const *argv, size_t max)
-{
-        size_t len = 1, used = 0;
-        char *line, *out;
-
-        for (size_t i = 0; argv[i] != NULL; i++)
-                len += strlen(argv[i]) + 3;
-        if ((line = malloc(len)) == NULL)
-                return NULL;
-        for (size_t i = 0; argv[i] != NULL; i++) {
-                int q = needs_quotes(argv[i]);
-                used += (size_t)sprintf(line + used, "%s%s%s%s", i ? " " : "", q ? "'" : "",
-                                        argv[i], q ? "'" : "");
-        }
-        /* Arguments are bytes; JSON wants UTF-8 and a cut between characters. */
-        out = tr_utf8_clean(line, max);
-        free(line);
-        return out;
-}
-
-static void signal_name(int sig, char *buf, size_t n)
-{
-        const char *abbrev = sigabbrev_np(sig);
-
-        if (abbrev != NULL)
-                snprintf(buf, n, "SIG%s", abbrev);
-        else
-                snprintf(buf, n, "signal %d", sig);
-}
-
 void tr_outcome_line(const struct tr_run_end *end, char *buf, size_t n)
 {
         char took[32], sig[32];
 
         tr_format_duration(end->duration_ms, took, sizeof took);
-        signal_name(end->kill_signal ? end->kill_signal : end->signal, sig, sizeof sig);
+        tr_signal_name(end->kill_signal ? end->kill_signal : end->signal, sig, sizeof sig);
         if (end->exec_errno != 0)
                 snprintf(buf, n, "failed: could not run the command: %s",
                          strerror(end->exec_errno));
@@ -131,15 +98,6 @@ static void clear_result(json_object *block)
 
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
                 json_object_object_del(block, keys[i]);
-}
-
-json_object *tr_json_argv(char *const *argv)
-{
-        json_object *a = json_object_new_array();
-
-        for (size_t i = 0; argv[i] != NULL; i++)
-                json_object_array_add(a, tr_json_utf8(argv[i]));
-        return a;
 }
 
 static void running_form(char *const *argv, char *buf, size_t n)

@@ -8,6 +8,7 @@
 #include "taskrun/report.h"
 #include "taskrun/store.h"
 #include "supervise.h"
+#include "taskrun/signame.h"
 
 struct tr_run_opts {
         char **argv; /* the command */
@@ -41,9 +42,6 @@ struct tr_run_opts {
 int tr_run_parse(int argc, char **argv, int explicit_run, struct tr_run_opts *o);
 
 void tr_run_usage(FILE *f);
-
-/* "TERM", "SIGTERM" or "15" -> signal number, or -1. */
-int tr_parse_signal(const char *s);
 
 /* Run it all; returns taskrun's exit status. */
 int tr_run(const struct tr_run_opts *o);

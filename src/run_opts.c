@@ -11,6 +11,7 @@
 #include "on_exit.h"
 #include "ping.h"
 #include "run.h"
+#include "taskrun/signame.h"
 
 enum {
         OPT_CREATE = TR_OPT_FIRST_FREE,
@@ -114,24 +115,6 @@ void tr_run_usage(FILE *f)
             "with --detach, which otherwise exits 0 once the command has started);\n"
             "2 an unknown command word, or a command without '--'.\n",
             f);
-}
-
-/* "TERM", "SIGTERM" or "15". */
-int tr_parse_signal(const char *s)
-{
-        char *end;
-        long n = strtol(s, &end, 10);
-
-        if (*s != '\0' && *end == '\0')
-                return n > 0 && n < NSIG ? (int)n : -1;
-        if (strncasecmp(s, "SIG", 3) == 0)
-                s += 3;
-        for (int sig = 1; sig < NSIG; sig++) {
-                const char *abbrev = sigabbrev_np(sig);
-                if (abbrev != NULL && strcasecmp(s, abbrev) == 0)
-                        return sig;
-        }
-        return -1;
 }
 
 /* "65536", "64K", "1M". */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "taskrun/path.h"
 #include "taskrun/store.h"
 
 int tr_path_join(char *buf, size_t n, const char *dir, const char *name)
@@ -125,20 +126,14 @@ static int check_dir(struct tr_store *s, int create, struct tr_err *e)
 static int open_plain_file(struct tr_store *s, const char *file, struct tr_task_ref *ref,
                            struct tr_err *e)
 {
-        const char *slash = strrchr(file, '/');
-        const char *base = slash ? slash + 1 : file;
+        const char *base;
 
+        if (tr_path_split(file, s->dir, sizeof s->dir, &base) == -1 ||
+            snprintf(ref->path, sizeof ref->path, "%s", file) >= (int)sizeof ref->path)
+                return tr_err_sys(e, ENAMETOOLONG, "%s", file);
         if (*base == '\0')
                 return tr_err_set(e, EINVAL, "%s: not a file name", file);
-        if (snprintf(ref->path, sizeof ref->path, "%s", file) >= (int)sizeof ref->path)
-                return tr_err_sys(e, ENAMETOOLONG, "%s", file);
         snprintf(ref->id, sizeof ref->id, "%s", base);
-        if (slash == NULL)
-                snprintf(s->dir, sizeof s->dir, ".");
-        else if (slash == file)
-                snprintf(s->dir, sizeof s->dir, "/");
-        else
-                snprintf(s->dir, sizeof s->dir, "%.*s", (int)(slash - file), file);
         s->schema = TR_SCHEMA_PLAIN;
         return 0;
 }

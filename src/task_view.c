@@ -5,7 +5,8 @@
 #include <time.h>
 
 #include "task_view.h"
-#include "taskrun/procinfo.h"
+#include "taskrun/clock.h"
+#include "taskrun/duration.h"
 #include "taskrun/report.h"
 #include "taskrun/utf8.h"
 
@@ -94,33 +95,6 @@ char *tr_task_command(json_object *block, size_t max)
         return line;
 }
 
-int64_t tr_iso8601_parse(const char *s)
-{
-        struct tm tm = {0};
-        int ms = 0, used = 0;
-
-        if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-                                &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6)
-                return -1;
-        s += used;
-        if (*s == '.' && sscanf(s, ".%3d%n", &ms, &used) == 1)
-                s += used;
-        if (strcmp(s, "Z") != 0)
-                return -1;
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        time_t t = timegm(&tm);
-        return t == (time_t)-1 ? -1 : (int64_t)t * 1000 + ms;
-}
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void tr_task_duration(json_object *block, char *buf, size_t n)
 {
         const char *state = tr_json_str(block, "state");
@@ -130,7 +104,7 @@ void tr_task_duration(json_object *block, char *buf, size_t n)
                 tr_format_duration(ms, buf, n);
         } else if (state != NULL && strcmp(state, "running") == 0 &&
                    (started = tr_iso8601_parse(tr_json_str(block, "started_at"))) >= 0) {
-                ms = now_ms() - started;
+                ms = tr_realtime_ms() - started;
                 tr_format_duration(ms > 0 ? ms : 0, buf, n);
         } else {
                 snprintf(buf, n, "-");

@@ -36,9 +36,6 @@ char *tr_task_command(json_object *block, size_t max);
 /* The run's duration: duration_ms, else the time since started_at while running; "-" if none. */
 void tr_task_duration(json_object *block, char *buf, size_t n);
 
-/* Milliseconds since the epoch from "2026-12-01T05:00:00.123Z"; -1 if not that form. */
-int64_t tr_iso8601_parse(const char *s);
-
 /*
  * One line for a terminal: control characters (newlines, escapes) become
  * spaces, and text longer than max characters is cut at a UTF-8 boundary and

@@ -36,7 +36,7 @@ int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
  */
 int tr_atomic_sweep(const char *dir, const char *base, int dry_run);
 
-/* write(2) all of buf, retrying on EINTR and short writes. */
-int tr_write_all(int fd, const void *buf, size_t len);
+/* tr_write_all was declared here before; its users keep finding it. */
+#include "taskrun/fdio.h"
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "taskrun/argv.h"
 #include "taskrun/procinfo.h"
 #include "taskrun/store.h"
 
@@ -82,16 +83,10 @@ int tr_report_end(json_object *task, void *arg, struct tr_err *e);
 /* state "stopped" with stop_signal, or back to "running" when stop_signal is 0. */
 int tr_report_stopped(json_object *task, void *arg, struct tr_err *e);
 
-/* argv as a JSON array of UTF-8 strings. */
-json_object *tr_json_argv(char *const *argv);
-
 /* Replace the description's result block (from TR_RESULT_MARK on) with one
  * saying outcome, command and output; command and output may be NULL. */
 void tr_result_block_set(json_object *task, const char *outcome, const char *command,
                          const char *output);
-
-/* "make -j8 'a b'": argv as a shell would show it; malloc'd. */
-char *tr_argv_join(char *const *argv, size_t max);
 
 /* The one-line outcome, e.g. "failed: exit code 2 after 1.3s". */
 void tr_outcome_line(const struct tr_run_end *end, char *buf, size_t n);

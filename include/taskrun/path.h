@@ -1,0 +1,14 @@
+/* Splitting a path into its directory and its last name. */
+#ifndef TASKRUN_PATH_H
+#define TASKRUN_PATH_H
+
+#include <stddef.h>
+
+/*
+ * The directory of path into dir ("." for a bare name, "/" for one in the
+ * root) and its last component in *base (inside path). 0, or -1 if dir is
+ * too small.
+ */
+int tr_path_split(const char *path, char *dir, size_t dsz, const char **base);
+
+#endif
