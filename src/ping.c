@@ -9,7 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
+
+#include "curl_dl.h"
 
 #include "taskrun/procinfo.h"
 #include "ping.h"
@@ -45,6 +48,8 @@ int tr_ping_init(struct tr_ping *p, const char *url, struct tr_err *e)
         memset(p, 0, sizeof *p);
         if (!tr_ping_url_ok(url))
                 return tr_err_set(e, EINVAL, "--ping: not an http or https URL: %s", url);
+        if (tr_curl_load(e) == -1)
+                return -1;
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return tr_err_set(e, 0, "--ping: libcurl cannot be initialised");
         p->url = strdup(url);
