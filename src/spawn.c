@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "taskrun/atomic.h"
+#include "exit.h"
 #include "spawn.h"
 
 #define PIPE_SIZE (1024 * 1024) /* fewer wakeups for chatty commands; best effort */
@@ -102,7 +103,7 @@ static void exec_child(const struct tr_spawn_opts *o, const struct fds *f)
 fail:
         err = errno;
         tr_write_all(f->status[1], &err, sizeof err);
-        _exit(err == ENOENT ? 127 : 126);
+        _exit(err == ENOENT ? TR_EXIT_NOENT : TR_EXIT_NOEXEC);
 }
 
 static int read_exec_status(int fd)
