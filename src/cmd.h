@@ -10,15 +10,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "opts.h"
 #include "task_list.h"
 #include "task_live.h"
 #include "task_view.h"
 #include "taskrun/store.h"
 
 /* --- command line (cmd_common.c) --- */
-
-/* "Try 'taskrun CMD --help'." on stderr; returns TR_EXIT_USAGE. */
-int tr_cmd_usage_error(const char *cmd);
 
 /* The store options' lines of a --help text. */
 void tr_cmd_store_usage(FILE *f);

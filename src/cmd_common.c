@@ -7,12 +7,6 @@
 #include "cli.h"
 #include "cmd.h"
 
-int tr_cmd_usage_error(const char *cmd)
-{
-        fprintf(stderr, "Try 'taskrun %s --help'.\n", cmd);
-        return TR_EXIT_USAGE;
-}
-
 void tr_cmd_store_usage(FILE *f)
 {
         fputs("store:   --list NAME              task list in $CLAUDE_CONFIG_DIR/tasks or\n"

@@ -62,8 +62,10 @@ static void usage(FILE *f)
               f);
 }
 
-static int apply_option(struct create_opts *o, int c, const char *arg)
+static int apply_option(void *opts, int c, const char *arg)
 {
+        struct create_opts *o = opts;
+
         switch (c) {
         case 's':
                 o->subject = arg;
@@ -88,35 +90,30 @@ static int apply_option(struct create_opts *o, int c, const char *arg)
                         o->meta = json_object_new_object();
                 return tr_cmd_meta_arg(CMD, arg, o->meta);
         }
-        return tr_store_opt(&o->store, c, arg) == 1 ? 0 : -1;
+        return -1;
 }
 
-/* 0 to go on, else the exit status (TR_EXIT_OK after --help). */
-static int parse(int argc, char **argv, struct create_opts *o, int *done)
-{
-        int c;
+static const struct tr_cmd_spec create_spec = {
+    .name = CMD,
+    .shortopts = "s:h",
+    .longopts = create_options,
+    .usage = usage,
+    .apply = apply_option,
+    .max_args = 0,
+};
 
-        *done = 0;
-        optind = 1;
-        argv[0] = "taskrun: " CMD;
-        while ((c = getopt_long(argc, argv, "s:h", create_options, NULL)) != -1) {
-                if (c == 'h') {
-                        usage(stdout);
-                        *done = 1;
-                        return TR_EXIT_OK;
-                }
-                if (c == '?' || apply_option(o, c, optarg) == -1)
-                        return tr_cmd_usage_error(CMD);
-        }
-        if (optind < argc) {
-                tr_warnx("%s: unexpected argument '%s'", CMD, argv[optind]);
-                return tr_cmd_usage_error(CMD);
-        }
+/* TR_CMD_GO to go on, else the exit status (TR_EXIT_OK after --help). */
+static int parse(int argc, char **argv, struct create_opts *o)
+{
+        int r = tr_cmd_parse(&create_spec, argc, argv, o, &o->store);
+
+        if (r != TR_CMD_GO)
+                return r;
         if (o->store.file != NULL && (o->id != NULL || o->n_blocked > 0)) {
                 tr_warnx("%s: --file: cannot be combined with --id or --blocked-by", CMD);
                 return tr_cmd_usage_error(CMD);
         }
-        return TR_EXIT_OK;
+        return TR_CMD_GO;
 }
 
 /* Every blocker must be a valid id of an existing task. */
@@ -243,16 +240,16 @@ static int create(struct create_opts *o)
 
 int tr_cmd_create(int argc, char **argv)
 {
-        struct create_opts o = {.store = {.lock_timeout_ms = -1}};
-        int done, r;
+        struct create_opts o = {0};
+        int r;
 
         o.blocked_by = calloc((size_t)argc + 1, sizeof *o.blocked_by);
         if (o.blocked_by == NULL) {
                 tr_warnx("%s: out of memory", CMD);
                 return TR_EXIT_FAIL;
         }
-        r = parse(argc, argv, &o, &done);
-        if (r == TR_EXIT_OK && !done)
+        r = parse(argc, argv, &o);
+        if (r == TR_CMD_GO)
                 r = create(&o);
         json_object_put(o.meta);
         free(o.blocked_by);

@@ -169,27 +169,31 @@ static int reap(struct reap_ctx *c, const struct tr_store_opts *so)
         return c->status;
 }
 
+static int apply_option(void *opts, int opt, const char *arg)
+{
+        struct reap_ctx *c = opts;
+        (void)arg;
+
+        if (opt != 'n')
+                return -1;
+        c->dry_run = 1;
+        return 0;
+}
+
+static const struct tr_cmd_spec reap_spec = {
+    .name = CMD,
+    .shortopts = "nh",
+    .longopts = reap_options,
+    .usage = usage,
+    .apply = apply_option,
+    .max_args = 0,
+};
+
 int tr_cmd_reap(int argc, char **argv)
 {
         struct reap_ctx c = {.status = TR_EXIT_OK};
-        struct tr_store_opts so = {.lock_timeout_ms = -1};
-        int opt;
+        struct tr_store_opts so;
+        int r = tr_cmd_parse(&reap_spec, argc, argv, &c, &so);
 
-        optind = 1;
-        argv[0] = "taskrun: " CMD;
-        while ((opt = getopt_long(argc, argv, "nh", reap_options, NULL)) != -1) {
-                if (opt == 'h') {
-                        usage(stdout);
-                        return TR_EXIT_OK;
-                }
-                if (opt == 'n')
-                        c.dry_run = 1;
-                else if (opt == '?' || tr_store_opt(&so, opt, optarg) != 1)
-                        return tr_cmd_usage_error(CMD);
-        }
-        if (optind < argc) {
-                tr_warnx("%s: unexpected argument '%s'", CMD, argv[optind]);
-                return tr_cmd_usage_error(CMD);
-        }
-        return reap(&c, &so);
+        return r == TR_CMD_GO ? reap(&c, &so) : r;
 }

@@ -79,8 +79,10 @@ static void set_field(struct update_opts *o, const char *key, const char *value)
         json_object_object_add(o->patch, key, tr_json_utf8(value));
 }
 
-static int apply_option(struct update_opts *o, int c, const char *arg)
+static int apply_option(void *opts, int c, const char *arg)
 {
+        struct update_opts *o = opts;
+
         switch (c) {
         case OPT_STATUS:
                 o->status = arg;
@@ -108,31 +110,31 @@ static int apply_option(struct update_opts *o, int c, const char *arg)
                 json_object_object_add(patch_meta(o), arg, NULL);
                 return 0;
         }
-        return tr_store_opt(&o->store, c, arg) == 1 ? 0 : -1;
+        return -1;
 }
 
 /* TR_EXIT_OK with *done set after --help; TR_EXIT_OK to go on; else the exit status. */
-static int parse(int argc, char **argv, struct update_opts *o, int *done)
-{
-        int c;
+static const struct tr_cmd_spec update_spec = {
+    .name = CMD,
+    .shortopts = "s:h",
+    .longopts = update_options,
+    .usage = usage,
+    .apply = apply_option,
+    .max_args = -1,
+};
 
-        *done = 0;
-        optind = 1;
-        argv[0] = "taskrun: " CMD;
-        while ((c = getopt_long(argc, argv, "s:h", update_options, NULL)) != -1) {
-                if (c == 'h') {
-                        usage(stdout);
-                        *done = 1;
-                        return TR_EXIT_OK;
-                }
-                if (c == '?' || apply_option(o, c, optarg) == -1)
-                        return tr_cmd_usage_error(CMD);
-        }
+/* TR_CMD_GO to go on, else the exit status (TR_EXIT_OK after --help). */
+static int parse(int argc, char **argv, struct update_opts *o)
+{
+        int r = tr_cmd_parse(&update_spec, argc, argv, o, &o->store);
+
+        if (r != TR_CMD_GO)
+                return r;
         if (json_object_object_length(o->patch) == 0) {
                 tr_warnx("%s: nothing to change (see --help)", CMD);
                 return tr_cmd_usage_error(CMD);
         }
-        return TR_EXIT_OK;
+        return TR_CMD_GO;
 }
 
 static int update(struct update_opts *o, char **ids, int nids)
@@ -160,11 +162,10 @@ static int update(struct update_opts *o, char **ids, int nids)
 
 int tr_cmd_update(int argc, char **argv)
 {
-        struct update_opts o = {.patch = json_object_new_object(),
-                                .store = {.lock_timeout_ms = -1}};
-        int done, r = parse(argc, argv, &o, &done);
+        struct update_opts o = {.patch = json_object_new_object()};
+        int r = parse(argc, argv, &o);
 
-        if (r == TR_EXIT_OK && !done)
+        if (r == TR_CMD_GO)
                 r = update(&o, argv + optind, argc - optind);
         json_object_put(o.patch);
         return r;

@@ -1,6 +1,8 @@
 /* The option skeleton every command is parsed with: store options, --help, one way to stop. */
 #include <stdint.h>
+#include <stdio.h>
 
+#include "exit.h"
 #include "opts.h"
 #include "taskrun/procinfo.h"
 #include "warn.h"
@@ -31,4 +33,41 @@ int tr_store_opt(struct tr_store_opts *o, int opt, const char *arg)
                 return 1;
         }
         return 0;
+}
+
+int tr_cmd_usage_error(const char *cmd)
+{
+        fprintf(stderr, "Try 'taskrun %s --help'.\n", cmd);
+        return TR_EXIT_USAGE;
+}
+
+int tr_cmd_parse(const struct tr_cmd_spec *spec, int argc, char **argv, void *opts,
+                 struct tr_store_opts *store)
+{
+        static char prog[64]; /* argv[0] points here after we return */
+        int c, r;
+
+        *store = (struct tr_store_opts){.lock_timeout_ms = -1};
+        optind = 1;
+        /* getopt's own messages start with argv[0]: make them say "taskrun: CMD:". */
+        snprintf(prog, sizeof prog, "taskrun: %s", spec->name);
+        argv[0] = prog;
+        while ((c = getopt_long(argc, argv, spec->shortopts, spec->longopts, NULL)) != -1) {
+                if (c == 'h') {
+                        spec->usage(stdout);
+                        return TR_EXIT_OK;
+                }
+                if (c == '?')
+                        return tr_cmd_usage_error(spec->name);
+                r = tr_store_opt(store, c, optarg);
+                if (r == 0)
+                        r = spec->apply(opts, c, optarg) == 0 ? 1 : -1;
+                if (r == -1)
+                        return tr_cmd_usage_error(spec->name);
+        }
+        if (spec->max_args >= 0 && argc - optind > spec->max_args) {
+                tr_warnx("%s: unexpected argument '%s'", spec->name, argv[optind + spec->max_args]);
+                return tr_cmd_usage_error(spec->name);
+        }
+        return TR_CMD_GO;
 }

@@ -3,6 +3,7 @@
 #define TASKRUN_OPTS_H
 
 #include <getopt.h>
+#include <stdio.h>
 
 #include "taskrun/store.h"
 
@@ -28,5 +29,33 @@ enum {
                 "lock-timeout", required_argument, NULL, TR_OPT_LOCK_TIMEOUT                       \
         }
 int tr_store_opt(struct tr_store_opts *o, int opt, const char *arg);
+
+/* "Try 'taskrun CMD --help'." on stderr; returns TR_EXIT_USAGE. */
+int tr_cmd_usage_error(const char *cmd);
+
+/*
+ * How a command's options are read. longopts holds the command's own, its
+ * "help" (as 'h') and TR_STORE_LONGOPTS; shortopts includes "h".
+ */
+struct tr_cmd_spec {
+        const char *name; /* "update": errors say "taskrun: update: ..." */
+        const char *shortopts;
+        const struct option *longopts;
+        void (*usage)(FILE *f);
+        /* Take one of the command's own options: 0, or -1 after saying why. */
+        int (*apply)(void *opts, int opt, const char *arg);
+        int max_args; /* positional arguments allowed; -1: any */
+};
+
+#define TR_CMD_GO (-1)
+
+/*
+ * The one option loop: --help prints the usage, store options go into
+ * *store (set to its defaults first), the rest to spec->apply. Returns
+ * TR_CMD_GO with the positional arguments from argv[optind], or the status to
+ * exit with: TR_EXIT_OK after --help, TR_EXIT_USAGE after saying why.
+ */
+int tr_cmd_parse(const struct tr_cmd_spec *spec, int argc, char **argv, void *opts,
+                 struct tr_store_opts *store);
 
 #endif
