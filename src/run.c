@@ -12,6 +12,7 @@
 #include "taskrun/atomic.h"
 #include "ci.h"
 #include "cli.h"
+#include "events.h"
 #include "on_exit.h"
 #include "ping.h"
 #include "run.h"
@@ -44,7 +45,87 @@ struct run_ctx {
         int pinging;
         char output_error[128];                /* "stdout: No space left on device" */
         struct tr_tail replay_out, replay_err; /* --quiet with two pipes */
+        struct tr_events events;               /* --events */
+        int start_emitted;
 };
+
+/* An --events line: event, time and task first; the caller adds the rest. */
+static json_object *event_new(struct run_ctx *c, const char *name)
+{
+        json_object *ev = tr_event_new(name);
+
+        json_object_object_add(ev, "task", c->tracked ? json_object_new_string(c->ref.id) : NULL);
+        return ev;
+}
+
+/* Append it; a failure is one warning (and 125 with --strict), then no more events. */
+static void emit(struct run_ctx *c, json_object *ev)
+{
+        struct tr_err e;
+
+        if (tr_events_emit(&c->events, ev, &e) == -1) {
+                tr_warn_err(&e);
+                c->write_failed = 1;
+                tr_events_close(&c->events);
+        }
+}
+
+static void emit_start(struct run_ctx *c)
+{
+        json_object *ev;
+
+        if (c->events.fd == -1 || c->start_emitted)
+                return;
+        c->start_emitted = 1;
+        ev = event_new(c, "start");
+        json_object_object_add(ev, "pid", c->info.pid ? json_object_new_int(c->info.pid) : NULL);
+        tr_event_add_text(ev, "host", c->info.host);
+        json_object_object_add(ev, "argv", tr_json_argv(c->o->argv));
+        emit(c, ev);
+}
+
+static void emit_heartbeat(struct run_ctx *c, uint64_t bytes, const char *last)
+{
+        json_object *ev;
+
+        if (c->events.fd == -1)
+                return;
+        ev = event_new(c, "heartbeat");
+        json_object_object_add(ev, "output_bytes", json_object_new_int64((int64_t)bytes));
+        tr_event_add_text(ev, "last_line", last);
+        emit(c, ev);
+}
+
+/* stopped (sig > 0) or continued (sig == 0). */
+static void emit_stop(struct run_ctx *c, int sig)
+{
+        json_object *ev;
+
+        if (c->events.fd == -1)
+                return;
+        ev = event_new(c, sig ? "stopped" : "continued");
+        if (sig)
+                json_object_object_add(ev, "signal", json_object_new_int(sig));
+        emit(c, ev);
+}
+
+static void emit_end(struct run_ctx *c, const struct tr_run_end *end, int status)
+{
+        json_object *ev;
+
+        if (c->events.fd == -1)
+                return;
+        emit_start(c); /* a command that could not start has its start too */
+        ev = event_new(c, "end");
+        json_object_object_add(ev, "state", json_object_new_string(tr_state_name(end->state)));
+        json_object_object_add(ev, "exit_code",
+                               end->signal ? NULL : json_object_new_int(end->exit_code));
+        json_object_object_add(ev, "signal", end->signal ? json_object_new_int(end->signal) : NULL);
+        json_object_object_add(ev, "status", json_object_new_int(status));
+        json_object_object_add(ev, "duration_ms", json_object_new_int64(end->duration_ms));
+        emit(c, ev);
+        tr_events_close(&c->events);
+}
 
 /* Errors about what the user asked for stop us; I/O trouble only loses tracking. */
 static int is_usage_error(int errnum)
@@ -136,6 +217,7 @@ static void on_start(void *ctx, const struct tr_child *child)
 
         c->info.pid = child->pid;
         tr_proc_start_ticks(child->pid, &c->info.start_ticks);
+        emit_start(c);
 }
 
 static void on_running(void *ctx)
@@ -172,6 +254,7 @@ static void on_heartbeat(void *ctx, const struct tr_tail *tail)
         c->report.last_line = last;
         c->report.output_bytes = tail->total;
         write_task(c, tr_report_heartbeat, TR_ATOMIC_LAZY);
+        emit_heartbeat(c, tail->total, last);
         free(last);
 }
 
@@ -182,6 +265,7 @@ static void on_stopped(void *ctx, int sig)
         c->report.stop_signal = sig;
         on_running(c); /* the running record first, if it is not written yet */
         write_task(c, tr_report_stopped, TR_ATOMIC_LAZY);
+        emit_stop(c, sig);
 }
 
 static void on_continued(void *ctx)
@@ -190,6 +274,7 @@ static void on_continued(void *ctx)
 
         c->report.stop_signal = 0;
         write_task(c, tr_report_stopped, TR_ATOMIC_LAZY);
+        emit_stop(c, 0);
 }
 
 /* Output the user will not see: say so once, and keep it for the record. */
@@ -399,6 +484,7 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
                 replay_output(c, tail);
         if (out->exec_errno != 0)
                 tr_warnx("%s: %s", c->o->argv[0], strerror(out->exec_errno));
+        emit_end(c, &end, tr_outcome_status(out, c->o->preserve_status));
         ping_end(c, tr_outcome_status(out, c->o->preserve_status), full);
         if (c->o->on_exit != NULL)
                 run_on_exit(c, &end, tr_outcome_status(out, c->o->preserve_status));
@@ -606,7 +692,12 @@ static int supervise(struct run_ctx *c)
         if (o->github && tr_github_active())
                 tr_github_group_begin(o->subject, o->argv);
         ping_begin(c);
+        if (o->events_path != NULL && tr_events_open(&c->events, o->events_path, &e) == -1) {
+                tr_warn_err(&e);
+                c->write_failed = 1;
+        }
         if (tr_supervise(&so, &tail, &out, &e) == -1) {
+                tr_events_close(&c->events);
                 tr_warn_err(&e);
                 ping_end(c, TR_EXIT_ERROR, NULL);
                 tr_tail_free(&tail);
@@ -622,7 +713,7 @@ static int supervise(struct run_ctx *c)
 
 int tr_run(const struct tr_run_opts *o)
 {
-        struct run_ctx c = {.o = o, .tracked = 1, .ready_fd = -1};
+        struct run_ctx c = {.o = o, .tracked = 1, .ready_fd = -1, .events = {.fd = -1}};
         struct tr_err e;
         int status = TR_EXIT_ERROR;
 

@@ -31,7 +31,8 @@ struct tr_run_opts {
         int github;
         const char *on_exit; /* --on-exit CMD */
         int64_t on_exit_timeout_ms;
-        const char *ping_url; /* --ping URL, else $TASKRUN_PING_URL */
+        const char *ping_url;    /* --ping URL, else $TASKRUN_PING_URL */
+        const char *events_path; /* --events FILE */
 };
 
 #define TR_RUN_GO (-1)

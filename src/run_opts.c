@@ -31,6 +31,7 @@ enum {
         OPT_PING,
         OPT_PRESERVE_STATUS,
         OPT_ORPHANS,
+        OPT_EVENTS,
 };
 
 static const struct option run_options[] = {
@@ -57,6 +58,7 @@ static const struct option run_options[] = {
     {"on-exit", required_argument, NULL, OPT_ON_EXIT},
     {"on-exit-timeout", required_argument, NULL, OPT_ON_EXIT_TIMEOUT},
     {"ping", required_argument, NULL, OPT_PING},
+    {"events", required_argument, NULL, OPT_EVENTS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     TR_STORE_LONGOPTS,
@@ -101,6 +103,7 @@ void tr_run_usage(FILE *f)
             "report:      --on-exit CMD  run sh -c CMD at the end, the task as JSON on stdin\n"
             "             --on-exit-timeout DURATION  stop the --on-exit hook after this (30s)\n"
             "             --ping URL     healthchecks.io pings: URL/start, URL or URL/STATUS\n"
+            "             --events FILE  append lifecycle events to FILE as JSON Lines\n"
             "         -d, --detach       run in the background; print the task id and return\n"
             "             --log PATH     output of a detached run (default: beside the task)\n"
             "         -h, --help         this help\n"
@@ -228,6 +231,9 @@ static int apply_option(struct tr_run_opts *o, int c, const char *arg)
                 return 0;
         case OPT_ON_EXIT_TIMEOUT:
                 return duration_opt("--on-exit-timeout", arg, &o->on_exit_timeout_ms);
+        case OPT_EVENTS:
+                o->events_path = arg;
+                return 0;
         case OPT_PING:
                 if (tr_ping_url_ok(arg)) {
                         o->ping_url = arg;

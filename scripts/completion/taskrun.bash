@@ -8,7 +8,7 @@ _taskrun_store_opts='--list --dir --file --follow-symlinks --lock-timeout --help
 _taskrun_run_opts="--task --create --subject --description --on-fail --strict
 	--timeout --kill-after --signal --preserve-status --orphans --group --pty
 	--tail --heartbeat --quiet --summary --github --on-exit --on-exit-timeout
-	--ping --detach --log --version
+	--ping --events --detach --log --version
 	$_taskrun_store_opts"
 _taskrun_commands='create update show list wait reap kill run'
 
@@ -19,7 +19,7 @@ _taskrun_takes_arg()
 	-t | --task | -s | --subject | --description | --list | --dir | --file | \
 		--lock-timeout | --on-fail | -k | --kill-after | --timeout | \
 		--signal | --orphans | --tail | --heartbeat | --summary | --log | \
-		--on-exit | --on-exit-timeout | --ping | \
+		--on-exit | --on-exit-timeout | --ping | --events | \
 		--active-form | --blocked-by | --id | --set-meta | --status | \
 		--owner | --unset-meta)
 		return 0
@@ -131,7 +131,7 @@ _taskrun_option_arg()
 		compopt -o filenames 2>/dev/null
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		;;
-	--file | --summary | --log) _taskrun_files "$cur" ;;
+	--file | --summary | --log | --events) _taskrun_files "$cur" ;;
 	--on-fail) mapfile -t COMPREPLY < <(compgen -W 'in_progress pending' -- "$cur") ;;
 	--orphans) mapfile -t COMPREPLY < <(compgen -W 'leave wait kill' -- "$cur") ;;
 	--status)

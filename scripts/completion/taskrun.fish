@@ -5,7 +5,7 @@
 # option: __fish_complete_subcommand reads leading --words as its own flags.
 set -g __taskrun_run_args -t --task -s --subject --description --list --dir --file \
     --lock-timeout --on-fail -k --kill-after --timeout --signal --orphans --tail --heartbeat \
-    --summary --log --on-exit --on-exit-timeout --ping
+    --summary --log --on-exit --on-exit-timeout --ping --events
 
 # The command word (create, update, show, list, wait, reap) if one was given.
 function __taskrun_subcommand
@@ -161,6 +161,7 @@ complete -c taskrun -n $run -l summary -r -F -d 'Write a JSON result object to F
 complete -c taskrun -n $run -l github -d 'GitHub Actions: fold output, write step summary'
 complete -c taskrun -n $run -l on-exit -x -a '(__fish_complete_command)' -d 'Run sh -c CMD at the end, task JSON on stdin'
 complete -c taskrun -n $run -l on-exit-timeout -x -d 'Stop the --on-exit hook after DURATION'
+complete -c taskrun -n $run -l events -r -F -d 'Append lifecycle events as JSON Lines'
 complete -c taskrun -n $run -l ping -x -d 'healthchecks.io URL: ping start and end'
 complete -c taskrun -n $run -s d -l detach -d 'Run in the background; print the task id'
 complete -c taskrun -n $run -l log -r -F -d 'Output of a detached run'
