@@ -18,6 +18,7 @@ int tr_cmd_list(int argc, char **argv);
 int tr_cmd_wait(int argc, char **argv);
 int tr_cmd_reap(int argc, char **argv);
 int tr_cmd_kill(int argc, char **argv);
+int tr_cmd_logs(int argc, char **argv);
 
 /*
  * "taskrun: new task list 'NAME' in DIR" on stderr when tr_store_open has

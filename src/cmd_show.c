@@ -113,6 +113,7 @@ static void run_fields(json_object *block)
                          host ? host : "");
                 field("pid:", where);
         }
+        field("log:", tr_json_str(block, "log"));
         field("last line:", tr_json_str(block, "last_line"));
         field("error:", tr_json_str(block, "error"));
 }

@@ -168,10 +168,13 @@ int tr_report_start(json_object *task, void *arg, struct tr_err *e)
                 set_int(b, "supervisor_pid", in->supervisor_pid);
                 set_int(b, "supervisor_start_ticks", (int64_t)in->supervisor_start_ticks);
         }
-        if (in->log != NULL)
+        if (in->log != NULL) {
                 set_str(b, "log", in->log);
-        else
+                set_int(b, "log_offset", in->log_offset);
+        } else {
                 json_object_object_del(b, "log");
+                json_object_object_del(b, "log_offset");
+        }
         set_str(b, "started_at", in->started_at);
         set_str(b, "heartbeat_at", in->started_at);
         set_int(b, "output_bytes", 0);

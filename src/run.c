@@ -16,6 +16,7 @@
 #include "on_exit.h"
 #include "ping.h"
 #include "run.h"
+#include "run_log.h"
 
 #define RESULT_LINES 10 /* output lines in a failed task's description */
 /*
@@ -474,6 +475,8 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
         end.tail_lines = full ? tr_tail_last_lines(full, RESULT_LINES) : NULL;
         end.last_line = last;
         c->report.end = &end;
+        if (c->o->detach)
+                tr_log_footer(STDOUT_FILENO, &end); /* before the record: logs -f ends on it */
         write_task(c, c->running_written || out->exec_errno ? tr_report_end : report_start_end, 0);
         if (c->ready_fd != -1 && out->exec_errno != 0) {
                 unsigned char status = (unsigned char)tr_outcome_status(out, 0);
@@ -577,6 +580,7 @@ static int detach(struct run_ctx *c, int *status, struct tr_err *e)
         log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (log == -1)
                 return tr_err_sys(e, errno, "%s", path);
+        c->info.log_offset = lseek(log, 0, SEEK_END); /* a rerun appends; this run starts here */
         if (realpath(path, c->log) == NULL)
                 snprintf(c->log, sizeof c->log, "%s", path);
         c->info.log = c->log;
@@ -689,6 +693,8 @@ static int supervise(struct run_ctx *c)
                 return TR_EXIT_ERROR;
         }
         fill_info(c);
+        if (o->detach)
+                tr_log_header(STDOUT_FILENO, &c->info);
         if (o->github && tr_github_active())
                 tr_github_group_begin(o->subject, o->argv);
         ping_begin(c);

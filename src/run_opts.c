@@ -69,7 +69,7 @@ void tr_run_usage(FILE *f)
 {
         fputs(
             "usage: taskrun [options] [--] command [arg...]\n"
-            "       taskrun create|update|show|list|wait|reap|kill [options] ...\n"
+            "       taskrun create|update|show|list|wait|reap|kill|logs [options] ...\n"
             "\n"
             "Run a command and keep its task file true: in_progress while it runs,\n"
             "then completed or failed with exit status, duration and output tail.\n"

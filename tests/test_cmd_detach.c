@@ -34,6 +34,17 @@ static void expect_completed(const char *id)
         json_object_put(task);
 }
 
+/* A log: the header line, the output, the footer of a run that exited 0. */
+static void expect_framed(const char *log, const char *output)
+{
+        const char *nl = strchr(log, '\n');
+
+        cr_assert(strncmp(log, "[started at ", 12) == 0 && nl != NULL, "no header: %s", log);
+        cr_expect_eq(strncmp(nl + 1, output, strlen(output)), 0, "log: %s", log);
+        cr_expect_eq(strncmp(nl + 1 + strlen(output), "[exited with status 0 after ", 28), 0,
+                     "no footer: %s", log);
+}
+
 Test(cmd_detach, returns_at_once_printing_the_id)
 {
         char *out, id[32];
@@ -100,7 +111,7 @@ Test(cmd_detach, output_goes_to_the_log_beside_the_task)
         snprintf(path, sizeof path, "%s/%s.log", dir, id);
         out = th_read_file(path, NULL);
         cr_assert_not_null(out, "no log %s", path);
-        cr_expect_str_eq(out, "done\n");
+        expect_framed(out, "done\n");
         free(out);
 }
 
@@ -116,7 +127,7 @@ Test(cmd_detach, log_option_names_the_log)
         expect_completed(id);
         out = th_read_file(path, NULL);
         cr_assert_not_null(out, "no log %s", path);
-        cr_expect_str_eq(out, "done\n");
+        expect_framed(out, "done\n");
         free(out);
 }
 

@@ -45,7 +45,8 @@ struct tr_run_info {
         char started_at[TR_ISO8601_LEN];
         pid_t supervisor_pid; /* the taskrun that supervises: `taskrun kill` asks it */
         unsigned long long supervisor_start_ticks;
-        const char *log; /* --detach: the log's absolute path, else NULL */
+        const char *log;    /* --detach: the log's absolute path, else NULL */
+        int64_t log_offset; /* where this run's part of the log starts */
 };
 
 struct tr_run_end {

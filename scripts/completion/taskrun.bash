@@ -10,7 +10,7 @@ _taskrun_run_opts="--task --create --subject --description --on-fail --strict
 	--tail --heartbeat --quiet --summary --github --on-exit --on-exit-timeout
 	--ping --events --detach --log --version
 	$_taskrun_store_opts"
-_taskrun_commands='create update show list wait reap kill run'
+_taskrun_commands='create update show list wait reap kill logs run'
 
 # Options that take an argument (the next word, or after "=").
 _taskrun_takes_arg()
@@ -21,7 +21,7 @@ _taskrun_takes_arg()
 		--signal | --orphans | --tail | --heartbeat | --summary | --log | \
 		--on-exit | --on-exit-timeout | --ping | --events | \
 		--active-form | --blocked-by | --id | --set-meta | --status | \
-		--owner | --unset-meta)
+		--owner | --unset-meta | -n | --lines)
 		return 0
 		;;
 	esac
@@ -41,6 +41,7 @@ _taskrun_opts_of()
 	wait) echo "--timeout --any --wait-missing --quiet $_taskrun_store_opts" ;;
 	reap) echo "--dry-run $_taskrun_store_opts" ;;
 	kill) echo "--signal --kill-after $_taskrun_store_opts" ;;
+	logs) echo "--follow --lines $_taskrun_store_opts" ;;
 	*) echo "$_taskrun_run_opts" ;;
 	esac
 }
@@ -225,7 +226,7 @@ _taskrun()
 		fi
 		;;
 	run) _taskrun_command "$COMP_CWORD" "$cur" ;;
-	show | update | wait | kill) _taskrun_ids "$cur" ;;
+	show | update | wait | kill | logs) _taskrun_ids "$cur" ;;
 	esac
 }
 

@@ -10,7 +10,7 @@ set -g __taskrun_run_args -t --task -s --subject --description --list --dir --fi
 # The command word (create, update, show, list, wait, reap) if one was given.
 function __taskrun_subcommand
     set -l tokens (commandline -opc)
-    if set -q tokens[2]; and contains -- $tokens[2] create update show list wait reap kill
+    if set -q tokens[2]; and contains -- $tokens[2] create update show list wait reap kill logs
         echo $tokens[2]
         return 0
     end
@@ -26,7 +26,7 @@ end
 function __taskrun_run_options
     set -l tokens (commandline -opc)
     set -e tokens[1]
-    if set -q tokens[1]; and contains -- $tokens[1] create update show list wait reap kill
+    if set -q tokens[1]; and contains -- $tokens[1] create update show list wait reap kill logs
         return 1
     end
     if set -q tokens[1]; and test "$tokens[1]" = run
@@ -136,6 +136,7 @@ complete -c taskrun -n __taskrun_first_word -a list -d 'List the tasks of a list
 complete -c taskrun -n __taskrun_first_word -a wait -d 'Wait until tasks are done'
 complete -c taskrun -n __taskrun_first_word -a reap -d 'Mark tasks whose process is gone as lost'
 complete -c taskrun -n __taskrun_first_word -a kill -d 'End the run of tasks'
+complete -c taskrun -n __taskrun_first_word -a logs -d 'Print or follow the output of a run'
 complete -c taskrun -n __taskrun_first_word -a run -d 'Run a command (as with no command word)'
 complete -c taskrun -n 'not __taskrun_subcommand' -a '(__taskrun_complete_command)'
 
@@ -216,3 +217,8 @@ complete -c taskrun -n '__taskrun_using reap' -s n -l dry-run -d 'Print what wou
 complete -c taskrun -n '__taskrun_using kill' -a '(__taskrun_ids)'
 complete -c taskrun -n '__taskrun_using kill' -s s -l signal -x -a 'TERM INT HUP QUIT KILL USR1 USR2 ALRM' -d 'Signal to send'
 complete -c taskrun -n '__taskrun_using kill' -s k -l kill-after -x -d 'Then SIGKILL this long after'
+
+# logs
+complete -c taskrun -n '__taskrun_using logs' -a '(__taskrun_ids)'
+complete -c taskrun -n '__taskrun_using logs' -s f -l follow -d 'Follow the output until the run ends'
+complete -c taskrun -n '__taskrun_using logs' -s n -l lines -x -d 'Only the last LINES lines'

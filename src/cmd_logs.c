@@ -1,0 +1,351 @@
+/*
+ * `taskrun logs ID`: a run's output: the log of a detached run, else the tail
+ * the task recorded. With -f it follows the log as it grows and returns when
+ * the run ends, with the run's exit status. One libev loop watches an inotify
+ * descriptor (ev_io) for the log's writes and the task file's replacements;
+ * nothing polls.
+ */
+#include <errno.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cmd.h"
+#include "taskrun/atomic.h"
+#include "taskrun/procinfo.h"
+#include "taskrun/tail.h"
+
+#define CMD "logs"
+#define COPY_CHUNK 65536
+
+static const struct option logs_options[] = {
+    {"follow", no_argument, NULL, 'f'},
+    {"lines", required_argument, NULL, 'n'},
+    {"help", no_argument, NULL, 'h'},
+    TR_STORE_LONGOPTS,
+    {NULL, 0, NULL, 0},
+};
+
+struct follow {
+        struct ev_loop *loop;
+        ev_io inotify_w; /* the inotify descriptor: log written, task file replaced */
+        int log_wd, dir_wd;
+        int log_fd;            /* -1: the run keeps no log; its tail is printed at the end */
+        const char *task_name; /* the task file's name in its directory */
+        const struct tr_store *store;
+        const struct tr_task_ref *ref;
+        struct tr_here here;
+        long lines;
+        int status; /* -1 until the run is over */
+};
+
+static void usage(FILE *f)
+{
+        fputs("usage: taskrun logs [-f] [-n LINES] [options] ID\n"
+              "       taskrun logs [-f] [-n LINES] --file PATH\n"
+              "\n"
+              "Print the output of task ID's run: the log of a detached run (from its\n"
+              "header line to its footer), or else the output tail the task recorded when\n"
+              "the run ended.\n"
+              "\n"
+              "         -f, --follow             print output as it comes until the run ends,\n"
+              "                                  then exit with the run's exit status\n"
+              "         -n, --lines LINES        only the last LINES lines (then follow)\n"
+              "         -h, --help               this help\n",
+              f);
+        tr_cmd_store_usage(f);
+        fputs("\nexit status: 0 printed; 1 task not found, without a run, or its log\n"
+              "unreadable; 2 usage error. With -f: the run's exit status (124 timed out or\n"
+              "stalled, 128+N ended by signal N), or 1 if it was lost.\n",
+              f);
+}
+
+/* The run's exit status as taskrun run returned it, from the record. */
+static int run_status(json_object *task, enum tr_schema schema)
+{
+        json_object *block = tr_task_block(task, schema);
+        const char *state = tr_json_str(block, "state"), *word;
+        int64_t v;
+
+        if (state != NULL && (strcmp(state, "timed_out") == 0 || strcmp(state, "stalled") == 0))
+                return TR_EXIT_TIMEOUT;
+        if (tr_json_int(block, "exit_code", &v) == 0 && v >= 0 && v < 256)
+                return (int)v;
+        if (tr_json_int(block, "signal", &v) == 0 && v > 0 && v < 128)
+                return 128 + (int)v;
+        return tr_task_done(task, schema, &word) == TR_DONE_OK ? TR_EXIT_OK : TR_EXIT_FAIL;
+}
+
+/* Offset of the start of the last `lines` lines of fd, reading back from its end. */
+static off_t last_lines_offset(int fd, off_t from, long lines)
+{
+        char buf[COPY_CHUNK];
+        off_t end = lseek(fd, 0, SEEK_END), pos = end;
+        long seen = 0;
+        int first = 1;
+
+        while (pos > from) {
+                size_t n =
+                    (size_t)(pos - from < (off_t)sizeof buf ? pos - from : (off_t)sizeof buf);
+                if (pread(fd, buf, n, pos - (off_t)n) != (ssize_t)n)
+                        return from;
+                for (size_t i = n; i-- > 0;) {
+                        /* A newline that ends the file ends the last line; it starts none. */
+                        if (buf[i] == '\n' && !(first && pos - (off_t)n + (off_t)i == end - 1) &&
+                            ++seen == lines)
+                                return pos - (off_t)n + (off_t)i + 1;
+                }
+                first = 0;
+                pos -= (off_t)n;
+        }
+        return from;
+}
+
+/* Copy what fd holds from its offset on to stdout. */
+static int copy_out(int fd)
+{
+        char buf[COPY_CHUNK];
+        ssize_t n;
+
+        while ((n = read(fd, buf, sizeof buf)) > 0)
+                if (tr_write_all(STDOUT_FILENO, buf, (size_t)n) == -1)
+                        return -1;
+        return n == -1 && errno != EINTR ? -1 : 0;
+}
+
+/* Open the run's log at the run's own part (log_offset on), the last `lines` if asked. */
+static int open_log(json_object *block, long lines, int *fd)
+{
+        const char *path = tr_json_str(block, "log");
+        int64_t from = 0;
+        off_t at;
+
+        *fd = -1;
+        if (path == NULL)
+                return 0;
+        if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+                tr_warnx("%s: %s: %s", CMD, path, strerror(errno));
+                return -1;
+        }
+        if (tr_json_int(block, "log_offset", &from) == -1 || from < 0)
+                from = 0;
+        at = lines > 0 ? last_lines_offset(*fd, (off_t)from, lines) : (off_t)from;
+        lseek(*fd, at, SEEK_SET);
+        return 0;
+}
+
+/* A run without a log: the recorded tail, or its last `lines` lines. */
+static void print_tail(json_object *block, long lines)
+{
+        const char *tail = tr_json_str(block, "output_tail");
+
+        if (tail == NULL)
+                return;
+        if (lines > 0)
+                tail = tr_tail_last_lines(tail, lines > INT_MAX ? INT_MAX : (int)lines);
+        fputs(tail, stdout);
+        fflush(stdout);
+}
+
+/* Re-read the task: once its run is over, print the rest and decide the status. */
+static void check_task(struct follow *f)
+{
+        struct tr_err e;
+        json_object *task;
+        const char *word;
+
+        if (tr_task_read(f->store, f->ref, &task, &e) == -1) {
+                if (e.errnum == ENOENT) {
+                        tr_warnx("%s: task %s: deleted", CMD, f->ref->id);
+                        f->status = TR_EXIT_FAIL;
+                }
+                return; /* a write in progress: the next event says more */
+        }
+        if (tr_task_done(task, f->store->schema, &word) != TR_NOT_DONE) {
+                if (f->log_fd >= 0)
+                        copy_out(f->log_fd);
+                else
+                        print_tail(tr_task_block(task, f->store->schema), f->lines);
+                f->status = run_status(task, f->store->schema);
+        }
+        json_object_put(task);
+}
+
+/* Every writer closed the log: if the run's process is gone without a record, it was lost. */
+static void check_lost(struct follow *f)
+{
+        struct tr_err e;
+        json_object *task;
+        char why[256];
+
+        if (tr_task_read(f->store, f->ref, &task, &e) == -1)
+                return;
+        json_object *block = tr_task_block(task, f->store->schema);
+        if (block != NULL && tr_task_liveness(block, &f->here, why, sizeof why) == TR_LIVE_LOST) {
+                copy_out(f->log_fd);
+                tr_warnx("%s: task %s: lost (%s)", CMD, f->ref->id, why);
+                f->status = TR_EXIT_FAIL;
+        }
+        json_object_put(task);
+}
+
+static void on_inotify(struct ev_loop *loop, ev_io *w, int revents)
+{
+        struct follow *f = w->data;
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        int task_changed = 0, log_closed = 0;
+        ssize_t n;
+        (void)revents;
+
+        while ((n = read(w->fd, buf, sizeof buf)) > 0) {
+                for (char *p = buf; p < buf + n;) {
+                        struct inotify_event *ev = (struct inotify_event *)p;
+                        if (ev->wd == f->log_wd)
+                                log_closed |= (ev->mask & IN_CLOSE_WRITE) != 0;
+                        else if (ev->len > 0 && strcmp(ev->name, f->task_name) == 0)
+                                task_changed = 1;
+                        p += sizeof *ev + ev->len;
+                }
+        }
+        if (f->log_fd >= 0 && copy_out(f->log_fd) == -1)
+                f->status = TR_EXIT_FAIL;
+        if (f->status == -1 && task_changed)
+                check_task(f);
+        if (f->status == -1 && log_closed)
+                check_lost(f);
+        if (f->status != -1)
+                ev_break(loop, EVBREAK_ALL);
+}
+
+/* Watch the log's writes and the task directory's renames, before anything is read. */
+static int watch(struct follow *f, int ifd, const char *log)
+{
+        char dir[PATH_MAX];
+        const char *slash = strrchr(f->ref->path, '/');
+
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - f->ref->path) : 1,
+                 slash ? f->ref->path : ".");
+        if (slash == f->ref->path)
+                snprintf(dir, sizeof dir, "/");
+        f->task_name = slash ? slash + 1 : f->ref->path;
+        f->dir_wd = inotify_add_watch(ifd, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE);
+        f->log_wd = log ? inotify_add_watch(ifd, log, IN_MODIFY | IN_CLOSE_WRITE) : -2;
+        if (f->dir_wd == -1 || f->log_wd == -1) {
+                tr_warnx("%s: inotify: %s", CMD, strerror(errno));
+                return -1;
+        }
+        return 0;
+}
+
+static int follow(struct follow *f, json_object *task)
+{
+        json_object *block = tr_task_block(task, f->store->schema);
+        int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+        f->status = -1;
+        tr_here_init(&f->here);
+        f->loop = ev_loop_new(EVFLAG_AUTO);
+        if (ifd == -1 || f->loop == NULL || watch(f, ifd, tr_json_str(block, "log")) == -1) {
+                if (ifd == -1 || f->loop == NULL)
+                        tr_warnx("%s: cannot watch the task: %s", CMD, strerror(errno));
+                if (ifd != -1)
+                        close(ifd);
+                if (f->loop != NULL)
+                        ev_loop_destroy(f->loop);
+                return TR_EXIT_FAIL;
+        }
+        ev_io_init(&f->inotify_w, on_inotify, ifd, EV_READ);
+        f->inotify_w.data = f;
+        ev_io_start(f->loop, &f->inotify_w);
+        if (f->log_fd >= 0)
+                copy_out(f->log_fd);
+        check_task(f); /* after the watches: a change meanwhile still wakes the loop */
+        if (f->status == -1)
+                ev_run(f->loop, 0);
+        ev_io_stop(f->loop, &f->inotify_w);
+        ev_loop_destroy(f->loop);
+        close(ifd);
+        return f->status == -1 ? TR_EXIT_FAIL : f->status;
+}
+
+static int show_logs(struct follow *f, json_object *task, int following)
+{
+        json_object *block = tr_task_block(task, f->store->schema);
+        int r = TR_EXIT_OK;
+
+        if (tr_json_str(block, "state") == NULL) {
+                tr_warnx("%s: task %s: no run recorded", CMD, f->ref->id);
+                return TR_EXIT_FAIL;
+        }
+        if (open_log(block, f->lines, &f->log_fd) == -1)
+                return TR_EXIT_FAIL;
+        if (following)
+                r = follow(f, task);
+        else if (f->log_fd >= 0)
+                r = copy_out(f->log_fd) == 0 ? TR_EXIT_OK : TR_EXIT_FAIL;
+        else
+                print_tail(block, f->lines);
+        if (f->log_fd >= 0)
+                close(f->log_fd);
+        return r;
+}
+
+static int logs(const struct tr_store_opts *so, long lines, int following, char **ids, int nids)
+{
+        struct tr_targets t;
+        struct follow f = {.lines = lines, .log_fd = -1};
+        json_object *task;
+        int r = tr_targets_open(CMD, so, ids, nids, 1, &t);
+
+        if (r != TR_EXIT_OK)
+                return r;
+        f.store = &t.store;
+        f.ref = &t.refs[0];
+        if ((r = tr_cmd_read(CMD, &t.store, &t.refs[0], &task)) == TR_EXIT_OK) {
+                r = show_logs(&f, task, following);
+                json_object_put(task);
+        }
+        if (fflush(stdout) == EOF || ferror(stdout)) {
+                tr_warnx("%s: write error on standard output", CMD);
+                r = r == TR_EXIT_OK ? TR_EXIT_FAIL : r;
+        }
+        tr_targets_free(&t);
+        return r;
+}
+
+int tr_cmd_logs(int argc, char **argv)
+{
+        struct tr_store_opts so = {.lock_timeout_ms = -1};
+        int opt, following = 0;
+        long lines = 0;
+        char *end;
+
+        optind = 1;
+        argv[0] = "taskrun: " CMD;
+        while ((opt = getopt_long(argc, argv, "fn:h", logs_options, NULL)) != -1) {
+                if (opt == 'h') {
+                        usage(stdout);
+                        return TR_EXIT_OK;
+                }
+                if (opt == 'f') {
+                        following = 1;
+                } else if (opt == 'n') {
+                        errno = 0;
+                        lines = strtol(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end != '\0' || lines <= 0) {
+                                tr_warnx("%s: --lines: not a positive number '%s'", CMD, optarg);
+                                return tr_cmd_usage_error(CMD);
+                        }
+                } else if (opt == '?' || tr_store_opt(&so, opt, optarg) != 1) {
+                        return tr_cmd_usage_error(CMD);
+                }
+        }
+        return logs(&so, lines, following, argv + optind, argc - optind);
+}

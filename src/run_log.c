@@ -1,0 +1,67 @@
+/* Header and footer lines of a detached run's log (see run_log.h). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "taskrun/atomic.h"
+#include "run_log.h"
+
+/* One line, written whole; a log that cannot take it loses only the frame. */
+static void put_line(int fd, const char *line)
+{
+        tr_write_all(fd, line, strlen(line));
+}
+
+void tr_log_header(int fd, const struct tr_run_info *in)
+{
+        char *cmd = tr_argv_join(in->argv, 4096), *line;
+        size_t n = strlen(in->cwd) + (cmd ? strlen(cmd) : 0) + TR_ISO8601_LEN + 32;
+
+        if ((line = malloc(n)) != NULL) {
+                snprintf(line, n, "[started at %s in %s: %s]\n", in->started_at, in->cwd,
+                         cmd ? cmd : in->argv[0]);
+                put_line(fd, line);
+        }
+        free(line);
+        free(cmd);
+}
+
+/* "signal 15 (SIGTERM)" */
+static void describe_signal(int sig, char *buf, size_t n)
+{
+        const char *abbrev = sigabbrev_np(sig);
+
+        snprintf(buf, n, "signal %d (SIG%s)", sig, abbrev ? abbrev : "?");
+}
+
+void tr_log_outcome(const struct tr_run_end *end, char *buf, size_t n)
+{
+        char took[32], sig[48], how[96], by[64] = "";
+
+        tr_format_duration(end->duration_ms, took, sizeof took);
+        describe_signal(end->signal, sig, sizeof sig);
+        if (end->exec_errno != 0) {
+                snprintf(buf, n, "could not run the command: %s", strerror(end->exec_errno));
+                return;
+        }
+        if (end->signal != 0)
+                snprintf(how, sizeof how, "killed by %s", sig);
+        else
+                snprintf(how, sizeof how, "exited with status %d", end->exit_code);
+        if (end->kill_signal != 0)
+                snprintf(by, sizeof by, ", ended by taskrun kill from pid %d", (int)end->kill_pid);
+        if (end->timed_out)
+                snprintf(buf, n, "timed out after %s; %s%s", took, how, by);
+        else
+                snprintf(buf, n, "%s after %s%s", how, took, by);
+}
+
+void tr_log_footer(int fd, const struct tr_run_end *end)
+{
+        char outcome[256], line[272];
+
+        tr_log_outcome(end, outcome, sizeof outcome);
+        snprintf(line, sizeof line, "[%s]\n", outcome);
+        put_line(fd, line);
+}
