@@ -409,7 +409,7 @@ Test(run_task, detach_prints_the_id_returns_and_records_the_end)
         cr_assert_not_null(log);
         /* Between the header line and the footer (see test_cmd_logs.c). */
         const char *body = strchr(log, '\n');
-        cr_expect(body != NULL && strncmp(body, "\nbye\n[exited with status 3 after ", 34) == 0,
+        cr_expect(body != NULL && strncmp(body, "\nbye\n[exited with status 3 after ", 33) == 0,
                   "log: %s", log);
         free(log);
         free(out);
