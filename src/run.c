@@ -717,6 +717,24 @@ static int supervise(struct run_ctx *c)
                                                : tr_outcome_status(&out, o->preserve_status);
 }
 
+/* The pre-start gates (gate.h): blockers, then a slot; the command runs only past them. */
+static int gate_and_supervise(struct run_ctx *c)
+{
+        struct tr_gate gate;
+        int status;
+
+        tr_gate_init(&gate, &c->o->gate, c->o->argv);
+        gate.store = &c->store;
+        gate.ref = c->tracked ? &c->ref : NULL;
+        gate.task_id = c->o->task_id;
+        gate.ready_fd = &c->ready_fd;
+        status = tr_gate_pass(&gate);
+        if (status == TR_RUN_GO)
+                status = supervise(c);
+        tr_gate_release(&gate);
+        return status;
+}
+
 int tr_run(const struct tr_run_opts *o)
 {
         struct run_ctx c = {.o = o, .tracked = 1, .ready_fd = -1, .events = {.fd = -1}};
@@ -724,6 +742,10 @@ int tr_run(const struct tr_run_opts *o)
         int status = TR_EXIT_ERROR;
 
         ensure_std_fds();
+        if (tr_gate_after_check(&o->gate, &o->store, &e) == -1) {
+                tr_warn_err(&e);
+                return TR_EXIT_ERROR;
+        }
         if (select_task(&c, &e) == -1) {
                 tr_warn_err(&e);
                 if (o->strict || is_usage_error(e.errnum))
@@ -739,7 +761,7 @@ int tr_run(const struct tr_run_opts *o)
                         return r == -1 ? TR_EXIT_ERROR : status;
                 }
         }
-        return supervise(&c);
+        return gate_and_supervise(&c);
 }
 
 static int run_main(int argc, char **argv, int explicit_run)
@@ -747,7 +769,10 @@ static int run_main(int argc, char **argv, int explicit_run)
         struct tr_run_opts o;
         int r = tr_run_parse(argc, argv, explicit_run, &o);
 
-        return r == TR_RUN_GO ? tr_run(&o) : r;
+        if (r == TR_RUN_GO)
+                r = tr_run(&o);
+        tr_gate_opts_free(&o.gate);
+        return r;
 }
 
 int tr_cmd_run(int argc, char **argv)

@@ -7,6 +7,7 @@
 
 #include "taskrun/report.h"
 #include "taskrun/store.h"
+#include "gate.h"
 #include "supervise.h"
 #include "taskrun/signame.h"
 
@@ -31,8 +32,9 @@ struct tr_run_opts {
         int github;
         const char *on_exit; /* --on-exit CMD */
         int64_t on_exit_timeout_ms;
-        const char *ping_url;    /* --ping URL, else $TASKRUN_PING_URL */
-        const char *events_path; /* --events FILE */
+        const char *ping_url;     /* --ping URL, else $TASKRUN_PING_URL */
+        const char *events_path;  /* --events FILE */
+        struct tr_gate_opts gate; /* --after, --slots, --unique, ... */
 };
 
 #define TR_RUN_GO (-1)

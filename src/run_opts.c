@@ -62,6 +62,7 @@ static const struct option run_options[] = {
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     TR_STORE_LONGOPTS,
+    TR_GATE_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
 
@@ -107,17 +108,20 @@ void tr_run_usage(FILE *f)
             "         -d, --detach       run in the background; print the task id and return\n"
             "             --log PATH     output of a detached run (default: beside the task)\n"
             "         -h, --help         this help\n"
-            "         -V, --version      print the version\n"
-            "\n"
-            "The command goes after '--'; a first word that is no subcommand is refused.\n"
-            "\n"
-            "exit status: the command's, or 128+N if signal N ended it; 124 --timeout\n"
-            "expired (137 if SIGKILL had to end it); 125 taskrun's own error (or a task\n"
-            "file error with --strict), also when output could not be written and the\n"
-            "command succeeded; 126 command not executable; 127 command not found (also\n"
-            "with --detach, which otherwise exits 0 once the command has started);\n"
-            "2 an unknown command word, or a command without '--'.\n",
+            "         -V, --version      print the version\n",
             f);
+        tr_gate_usage(f);
+        fputs("\n"
+              "The command goes after '--'; a first word that is no subcommand is refused.\n"
+              "\n"
+              "exit status: the command's, or 128+N if signal N ended it; 124 --timeout\n"
+              "expired (137 if SIGKILL had to end it); 125 taskrun's own error (or a task\n"
+              "file error with --strict), also when output could not be written and the\n"
+              "command succeeded; 126 command not executable; 127 command not found (also\n"
+              "with --detach, which otherwise exits 0 once the command has started);\n"
+              "2 an unknown command word, or a command without '--'; 121 not run: a\n"
+              "blocker failed, was killed or lost.\n",
+              f);
 }
 
 /* "65536", "64K", "1M". */
@@ -247,6 +251,9 @@ static int apply_option(struct tr_run_opts *o, int c, const char *arg)
         case OPT_ORPHANS:
                 return orphans_opt(arg, &o->orphans);
         }
+        int r = tr_gate_opt(&o->gate, c, arg);
+        if (r != 0)
+                return r == 1 ? 0 : -1;
         return tr_store_opt(&o->store, c, arg) == 1 ? 0 : -1;
 }
 
@@ -265,7 +272,7 @@ static int check_combination(const struct tr_run_opts *o)
         else if (o->on_exit_timeout_ms <= 0)
                 tr_warnx("--on-exit-timeout: must be more than 0");
         else
-                return 0;
+                return tr_gate_check(&o->gate);
         return -1;
 }
 

@@ -55,7 +55,9 @@ enum tr_live tr_task_liveness(json_object *block, const struct tr_here *here, ch
         const char *host = tr_json_str(block, "host");
         const char *boot = tr_json_str(block, "boot_id");
 
-        if (state == NULL || strcmp(state, "running") != 0) {
+        /* A waiting or queued run's pid is the taskrun process that waits. */
+        if (state == NULL || (strcmp(state, "running") != 0 && strcmp(state, "waiting") != 0 &&
+                              strcmp(state, "queued") != 0)) {
                 snprintf(why, n, "not running");
                 return TR_LIVE_NOT_RUNNING;
         }

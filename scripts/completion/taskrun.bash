@@ -8,7 +8,7 @@ _taskrun_store_opts='--list --dir --file --follow-symlinks --lock-timeout --help
 _taskrun_run_opts="--task --create --subject --description --on-fail --strict
 	--timeout --kill-after --signal --preserve-status --orphans --group --pty
 	--tail --heartbeat --quiet --summary --github --on-exit --on-exit-timeout
-	--ping --events --detach --log --version
+	--ping --events --detach --log --after --after-done --ignore-blocked --version
 	$_taskrun_store_opts"
 _taskrun_commands='create update show list wait reap kill logs run'
 
@@ -21,7 +21,7 @@ _taskrun_takes_arg()
 		--signal | --orphans | --tail | --heartbeat | --summary | --log | \
 		--on-exit | --on-exit-timeout | --ping | --events | \
 		--active-form | --blocked-by | --id | --set-meta | --status | \
-		--owner | --unset-meta | -n | --lines)
+		--owner | --unset-meta | -n | --lines | --after)
 		return 0
 		;;
 	esac

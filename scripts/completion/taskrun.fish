@@ -5,7 +5,7 @@
 # option: __fish_complete_subcommand reads leading --words as its own flags.
 set -g __taskrun_run_args -t --task -s --subject --description --list --dir --file \
     --lock-timeout --on-fail -k --kill-after --timeout --signal --orphans --tail --heartbeat \
-    --summary --log --on-exit --on-exit-timeout --ping --events
+    --summary --log --on-exit --on-exit-timeout --ping --events --after
 
 # The command word (create, update, show, list, wait, reap) if one was given.
 function __taskrun_subcommand
@@ -166,6 +166,9 @@ complete -c taskrun -n $run -l events -r -F -d 'Append lifecycle events as JSON 
 complete -c taskrun -n $run -l ping -x -d 'healthchecks.io URL: ping start and end'
 complete -c taskrun -n $run -s d -l detach -d 'Run in the background; print the task id'
 complete -c taskrun -n $run -l log -r -F -d 'Output of a detached run'
+complete -c taskrun -n $run -l after -x -a '(__taskrun_ids)' -d 'Start once these tasks completed'
+complete -c taskrun -n $run -l after-done -d 'Start once the blockers ended, however'
+complete -c taskrun -n $run -l ignore-blocked -d "Do not wait for the task's blockedBy"
 complete -c taskrun -n $run -s V -l version -d 'Print the version'
 
 # Options every form takes.

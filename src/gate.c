@@ -1,0 +1,108 @@
+/* The gates in order: blockers, then a slot; what a run that never started records and returns. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "gate.h"
+#include "run.h"
+#include "taskrun/atomic.h"
+
+void tr_gate_init(struct tr_gate *g, const struct tr_gate_opts *o, char *const *argv)
+{
+        memset(g, 0, sizeof *g);
+        g->o = o;
+        g->argv = argv;
+        g->unique_fd = -1;
+        g->slot_fd = -1;
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+        struct tr_gate *g = w->data;
+        (void)revents;
+
+        g->signal = w->signum;
+        ev_break(loop, EVBREAK_ALL);
+}
+
+void tr_gate_signals_start(struct tr_gate *g, struct ev_loop *loop)
+{
+        static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+                ev_signal_init(&g->sig_w[i], on_signal, sigs[i]);
+                g->sig_w[i].data = g;
+                ev_signal_start(loop, &g->sig_w[i]);
+        }
+}
+
+void tr_gate_signals_stop(struct tr_gate *g, struct ev_loop *loop)
+{
+        for (size_t i = 0; i < sizeof g->sig_w / sizeof g->sig_w[0]; i++)
+                ev_signal_stop(loop, &g->sig_w[i]);
+}
+
+/* A run that will not start: a detaching parent still waiting learns the status. */
+static int over(struct tr_gate *g, int status)
+{
+        if (*g->ready_fd != -1) {
+                unsigned char byte = (unsigned char)status;
+                tr_write_all(*g->ready_fd, &byte, 1);
+                close(*g->ready_fd);
+                *g->ready_fd = -1;
+        }
+        return status;
+}
+
+static int skipped(struct tr_gate *g)
+{
+        struct tr_err e;
+
+        if (tr_gate_record_end(g, "skipped", 0, &e) == -1)
+                tr_warn_err(&e);
+        tr_warnx("not run: %s", g->why);
+        return over(g, TR_EXIT_SKIPPED);
+}
+
+/* Killed while it waited: recorded as killed, and the status a signal gives. */
+static int killed(struct tr_gate *g)
+{
+        struct tr_err e;
+
+        if (tr_gate_record_end(g, "killed", g->signal, &e) == -1)
+                tr_warn_err(&e);
+        return over(g, 128 + g->signal);
+}
+
+int tr_gate_pass(struct tr_gate *g)
+{
+        struct tr_err e;
+        int r = tr_gate_after(g, &e);
+
+        if (r == -1) {
+                tr_warn_err(&e);
+                return over(g, TR_EXIT_ERROR);
+        }
+        if (r == 1)
+                return skipped(g);
+        if (r == 2)
+                return killed(g);
+        return TR_RUN_GO;
+}
+
+void tr_gate_release(struct tr_gate *g)
+{
+        /* Unlock before close: the close is what wakes a waiter, and it must find it free. */
+        if (g->slot_fd != -1) {
+                flock(g->slot_fd, LOCK_UN);
+                close(g->slot_fd);
+                g->slot_fd = -1;
+        }
+        if (g->unique_fd != -1) {
+                flock(g->unique_fd, LOCK_UN);
+                close(g->unique_fd);
+                g->unique_fd = -1;
+        }
+}
