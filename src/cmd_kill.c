@@ -148,6 +148,31 @@ static int signal_command(const struct kill_ctx *c, const char *id, json_object 
         return TR_EXIT_OK;
 }
 
+/* A run waiting for blockers or queued for a slot: its pid is the taskrun that waits. */
+static int signal_waiter(const struct kill_ctx *c, const char *id, json_object *block)
+{
+        int fd, r;
+
+        switch (open_recorded(block, "pid", "start_time_ticks", &fd)) {
+        case PID_GONE:
+                tr_warnx("%s: task %s: already over (its taskrun is gone)", CMD, id);
+                return TR_EXIT_OK;
+        case PID_REUSED:
+        case PID_UNKNOWN:
+                tr_warnx("%s: task %s: refused: cannot tell that the recorded pid is its taskrun",
+                         CMD, id);
+                return TR_EXIT_REFUSED;
+        case PID_SAME:
+                break;
+        }
+        r = pidfd_send_signal(fd, c->signal, NULL, 0);
+        close(fd);
+        if (r == 0)
+                return TR_EXIT_OK;
+        tr_warnx("%s: task %s: cannot signal its taskrun: %s", CMD, id, strerror(errno));
+        return TR_EXIT_FAIL;
+}
+
 static int kill_task(const struct kill_ctx *c, const char *id, json_object *task)
 {
         json_object *block = tr_task_block(task, c->store->schema);
@@ -158,6 +183,9 @@ static int kill_task(const struct kill_ctx *c, const char *id, json_object *task
                 tr_warnx("%s: task %s: no run recorded", CMD, id);
                 return TR_EXIT_FAIL;
         }
+        if (strcmp(state, "waiting") == 0 || strcmp(state, "queued") == 0)
+                return check_place(c, id, block) == -1 ? TR_EXIT_REFUSED
+                                                       : signal_waiter(c, id, block);
         if (strcmp(state, "running") != 0) {
                 tr_warnx("%s: task %s: already over (%s)", CMD, id, state);
                 return TR_EXIT_OK;

@@ -38,6 +38,7 @@ struct blocker {
         ev_stat watch;
         ev_io proc; /* pidfd of the process its record names */
         pid_t pid;
+        pid_t exited;         /* a pid its pidfd said has ended (maybe a zombie nobody reaps) */
         ev_tstamp lost_since; /* 0: not judged lost */
         struct after_ctx *ctx;
 };
@@ -128,8 +129,14 @@ static void judge_live(struct after_ctx *c, struct blocker *b, json_object *bloc
         int64_t pid;
         enum tr_live live = tr_task_liveness(block, &c->here, why, sizeof why);
 
-        if (live == TR_LIVE_ALIVE && tr_json_int(block, "pid", &pid) == 0)
-                watch_process(c, b, (pid_t)pid);
+        if (live == TR_LIVE_ALIVE && tr_json_int(block, "pid", &pid) == 0) {
+                if (pid == b->exited) { /* a zombie: ended, though /proc still shows it */
+                        live = TR_LIVE_LOST;
+                        snprintf(why, sizeof why, "process %lld is gone", (long long)pid);
+                } else {
+                        watch_process(c, b, (pid_t)pid);
+                }
+        }
         if (live != TR_LIVE_LOST) {
                 b->lost_since = 0;
                 if (waits_for_us(c, block))
@@ -240,6 +247,7 @@ static void on_proc(struct ev_loop *loop, ev_io *w, int revents)
 
         ev_io_stop(loop, w); /* readable for good once the process is gone */
         close(w->fd);
+        b->exited = b->pid;
         b->pid = 0;
         judge_all(b->ctx);
 }

@@ -318,3 +318,17 @@ Test(gate_after, waiting_costs_no_cpu)
         /* Polling every 10 ms for a second would cost far more than startup and one run. */
         cr_expect_lt(us, 200000, "used %lld us", us);
 }
+
+Test(gate_after, taskrun_kill_ends_a_waiting_run_before_it_starts)
+{
+        make_task("1", "");
+        pid_t pid = start_gated("5", "--after", "1", NULL);
+
+        wait_state("5", "waiting");
+        cr_assert_eq(tc_run(NULL, "kill --dir '%s' 5", dir), 0);
+        cr_assert_eq(tc_reap(pid, NULL), 128 + SIGTERM);
+        cr_expect_not(ran("ran"));
+        json_object *task = tc_read_task(dir, "5");
+        cr_expect_str_eq(th_get_string(task, "metadata.taskrun.state"), "killed");
+        json_object_put(task);
+}
