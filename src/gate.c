@@ -18,32 +18,6 @@ void tr_gate_init(struct tr_gate *g, const struct tr_gate_opts *o, char *const *
         g->slot_fd = -1;
 }
 
-static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
-{
-        struct tr_gate *g = w->data;
-        (void)revents;
-
-        g->signal = w->signum;
-        ev_break(loop, EVBREAK_ALL);
-}
-
-void tr_gate_signals_start(struct tr_gate *g, struct ev_loop *loop)
-{
-        static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
-
-        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-                ev_signal_init(&g->sig_w[i], on_signal, sigs[i]);
-                g->sig_w[i].data = g;
-                ev_signal_start(loop, &g->sig_w[i]);
-        }
-}
-
-void tr_gate_signals_stop(struct tr_gate *g, struct ev_loop *loop)
-{
-        for (size_t i = 0; i < sizeof g->sig_w / sizeof g->sig_w[0]; i++)
-                ev_signal_stop(loop, &g->sig_w[i]);
-}
-
 /* A run that will not start: a detaching parent still waiting learns the status. */
 static int over(struct tr_gate *g, int status)
 {
