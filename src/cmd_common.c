@@ -122,7 +122,7 @@ int tr_cmd_read(const char *cmd, const struct tr_store *s, const struct tr_task_
 {
         struct tr_err e;
 
-        if (tr_task_read(s, ref, task, &e) == 0)
+        if (tr_task_read_settled(s, ref, task, &e) == 0)
                 return TR_EXIT_OK;
         if (e.errnum == ENOENT && s->schema == TR_SCHEMA_CLAUDE)
                 tr_warnx("%s: task %s: not found in %s", cmd, ref->id, s->dir);

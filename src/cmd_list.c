@@ -34,13 +34,16 @@ static void usage(FILE *f)
               "\n"
               "List the tasks of a list sorted by id (numeric ids in numeric order, then\n"
               "the others), as a table: ID, STATUS, STATE (of the last run), DURATION,\n"
-              "SUBJECT, LAST LINE (of output). A file that cannot be read or parsed is\n"
+              "SUBJECT, LAST LINE (of output). A task that says running although its\n"
+              "process is gone shows as lost (nothing is written; reap writes it).\n"
+              "A file that cannot be read or parsed is\n"
               "skipped with a warning on stderr, as Claude skips it.\n"
               "\n"
               "         --json                   a JSON array of the task objects exactly as\n"
               "                                  stored (id, subject, description, status,\n"
               "                                  blocks, blockedBy, metadata.taskrun, ...),\n"
-              "                                  in table order\n"
+              "                                  in table order; a run whose process is gone\n"
+              "                                  shows state lost, as reap would write it\n"
               "         --status STATUS          only tasks with this status (repeatable)\n"
               "         -h, --help               this help\n",
               f);
@@ -119,6 +122,16 @@ static void print_json(const struct list_opts *o, const struct tr_task_list *l)
         json_object_put(array);
 }
 
+/* A running record whose process is gone shows as lost, as reap would write it. */
+static void judge_all(const struct tr_store *s, struct tr_task_list *l)
+{
+        struct tr_here here;
+
+        tr_here_init(&here);
+        for (size_t i = 0; i < l->n; i++)
+                tr_task_judge(l->v[i].task, s->schema, &here);
+}
+
 static int list(const struct list_opts *o)
 {
         struct tr_store s;
@@ -139,6 +152,7 @@ static int list(const struct list_opts *o)
                 tr_warnx("%s: %s", CMD, e.msg);
                 return TR_EXIT_FAIL;
         }
+        judge_all(&s, &l);
         if (o->json)
                 print_json(o, &l);
         else

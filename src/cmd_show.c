@@ -27,7 +27,9 @@ static void usage(FILE *f)
               "\n"
               "Show task ID: id, subject, status, state of its last run, exit code or\n"
               "signal, duration, start and end, command, last output line, owner,\n"
-              "dependencies and description. Absent fields are left out.\n"
+              "dependencies and description. Absent fields are left out. A task that\n"
+              "says running although its process is gone shows as lost (with the\n"
+              "reason as error), as reap would write it; nothing is written.\n"
               "\n"
               "         --json                   the task's JSON as stored (Claude's format,\n"
               "                                  two-space indent), a newline, nothing else\n"
@@ -163,6 +165,9 @@ static int show(const struct tr_store_opts *so, int json, char **ids, int nids)
         if (r != TR_EXIT_OK)
                 return r;
         if ((r = tr_cmd_read(CMD, &t.store, &t.refs[0], &task)) == TR_EXIT_OK) {
+                struct tr_here here;
+                tr_here_init(&here);
+                tr_task_judge(task, t.store.schema, &here); /* a dead record shows as lost */
                 if (json)
                         printf("%s\n", tr_task_format(task));
                 else

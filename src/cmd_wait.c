@@ -1,7 +1,8 @@
 /*
- * `taskrun wait ID...`: block until tasks are done. One libev loop sleeps on
+ * `taskrun wait [ID...]`: block until tasks are done. One libev loop sleeps on
  * an ev_stat watcher per task file (inotify on Linux, so a change wakes it at
- * once and nothing polls); each wakeup re-reads only that task.
+ * once and nothing polls) and, for a run on this host, on a pidfd of its
+ * process, so a supervisor killed with -9 cannot leave it waiting for ever.
  */
 #include <errno.h>
 #include <ev.h>
@@ -9,126 +10,189 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cmd.h"
 #include "taskrun/procinfo.h"
+#include "wait.h"
 
 #define CMD "wait"
 /*
  * ev_stat compares times to the second: a second change of the same size in
  * the same second looks like no change. One re-read this long after any
- * change catches it; it is not repeated, so an idle wait stays asleep.
+ * change catches it; it is not repeated, so an idle wait stays asleep. A run
+ * found lost must stay lost this long too: its supervisor may be on its way
+ * to writing the end (the process is reaped a moment before the record says so).
  */
 #define SETTLE_SECONDS 1.1
+/* Without pidfds (Linux < 5.3), how often a live process is looked at again. */
+#define POLL_PID_SECONDS 2.0
 
 enum {
         OPT_TIMEOUT = TR_OPT_FIRST_FREE,
         OPT_ANY,
         OPT_WAIT_MISSING,
+        OPT_JSON,
 };
 
 static const struct option wait_options[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"any", no_argument, NULL, OPT_ANY},
     {"wait-missing", no_argument, NULL, OPT_WAIT_MISSING},
+    {"json", no_argument, NULL, OPT_JSON},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     TR_STORE_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
 
-struct wait_ctx;
-
-struct waited {
-        struct tr_task_ref ref;
-        ev_stat watch; /* the task file */
-        enum tr_done done;
-        struct wait_ctx *ctx;
-};
-
-struct wait_ctx {
-        struct ev_loop *loop;
-        const struct tr_store *store;
-        struct waited *tasks;
-        size_t n;
-        ev_timer timeout;   /* --timeout */
-        ev_timer settle;    /* the one re-read after a change, see SETTLE_SECONDS */
-        int64_t timeout_ms; /* -1: none */
-        int any, quiet, wait_missing;
-        int status; /* -1 until decided */
-};
-
 static void usage(FILE *f)
 {
-        fputs("usage: taskrun wait [--timeout DURATION] [--any] [options] ID...\n"
+        fputs("usage: taskrun wait [--timeout DURATION] [--any] [--json] [options] [ID...]\n"
               "       taskrun wait [--timeout DURATION] --file PATH\n"
               "\n"
               "Block until every task ID is done, woken by changes to the task files\n"
-              "(inotify), without polling. Done: status completed (or failed in a --file\n"
-              "task), or a last run that ended (metadata.taskrun.state completed, failed,\n"
-              "timed_out, killed or lost). Prints \"ID: STATE\" for each task as it is done.\n"
+              "(inotify) and by the end of their processes (pidfd), without polling. With\n"
+              "no ID: every task of the list whose run taskrun started and that is\n"
+              "running now. Done: status completed (or failed in a --file task), or a\n"
+              "last run that ended (completed, failed, timed_out, killed, lost), or a run\n"
+              "whose process is gone (lost, as reap judges it; nothing is written). A\n"
+              "task file that is gone is answered from taskrun's run archive when it\n"
+              "holds the run. One line per task as it is done:\n"
+              "  3: completed (exit 0, 41.3s)\n"
+              "  4: failed (exit 2, 3.1s): last line of output\n"
+              "  5: lost (process 1234 is gone)\n"
               "\n"
-              "         --timeout DURATION       give up after DURATION (10, 1.5s, 2m, 1h)\n"
+              "         --timeout DURATION       give up after DURATION (10, 1.5s, 2m, 1h;\n"
+              "                                  none: never). Default: none, but in a Claude\n"
+              "                                  Code shell 20s less than its Bash tool's\n"
+              "                                  timeout ($BASH_DEFAULT_TIMEOUT_MS, 2m), so\n"
+              "                                  the answer comes before the tool call ends.\n"
+              "                                  Wait in slices: status 124 = still running,\n"
+              "                                  call again.\n"
               "         --any                    return when the first task is done; it decides\n"
               "         --wait-missing           wait for a task that does not exist (yet, or\n"
-              "                                  any more); without it a missing task is an\n"
-              "                                  error and one deleted meanwhile has failed\n"
+              "                                  any more); without it a missing task is gone\n"
+              "         --json                   one JSON object per task and line instead\n"
               "         -q, --quiet              print nothing on stdout\n"
               "         -h, --help               this help\n",
               f);
         tr_cmd_store_usage(f);
-        fputs("\nexit status: 0 all tasks completed (--any: the first done completed);\n"
-              "1 a task failed, timed out, was killed, lost or deleted (--any: the first\n"
-              "done did), or a task was not found or unreadable; 2 usage error;\n"
-              "124 --timeout expired first.\n",
+        fputs("\nexit status: 0 all completed (--any: the first done did); 1 some failed,\n"
+              "timed out or were killed, or a task is unreadable; 3 some lost, or gone\n"
+              "with no record of their run; 124 --timeout expired first (still running);\n"
+              "2 usage error. When several apply: 124, then 3, then 1.\n",
               f);
 }
 
-/* With --any the first task done decides; otherwise all must be, and one failure fails. */
-static void decide(struct wait_ctx *c, const struct waited *now_done)
+/* The answer so far: with --any the first task done decides, otherwise the worst of all. */
+static int status_of(const struct wait_ctx *c)
 {
-        int failed = 0;
+        int lost = 0, failed = 0;
 
-        if (c->any) {
-                c->status = now_done->done == TR_DONE_OK ? TR_EXIT_OK : TR_EXIT_FAIL;
-                return;
-        }
         for (size_t i = 0; i < c->n; i++) {
-                if (c->tasks[i].done == TR_NOT_DONE)
-                        return;
-                failed |= c->tasks[i].done == TR_DONE_FAILED;
+                enum tr_done d = c->tasks[i].done;
+                if (d == TR_NOT_DONE && !c->any)
+                        return -1;
+                lost |= d == TR_DONE_LOST;
+                failed |= d == TR_DONE_FAILED;
         }
-        c->status = failed ? TR_EXIT_FAIL : TR_EXIT_OK;
+        if (c->any && !lost && !failed) {
+                for (size_t i = 0; i < c->n; i++)
+                        if (c->tasks[i].done == TR_DONE_OK)
+                                return TR_EXIT_OK;
+                return -1;
+        }
+        return lost ? TR_EXIT_LOST : failed ? TR_EXIT_FAIL : TR_EXIT_OK;
 }
 
-static void mark_done(struct wait_ctx *c, struct waited *w, enum tr_done done, const char *word)
+static void print_outcome(const struct wait_ctx *c, const struct tr_outcome_view *v)
+{
+        char line[2048];
+
+        if (c->quiet)
+                return;
+        if (c->json) {
+                json_object *o = tr_outcome_json(v);
+                printf("%s\n", json_object_to_json_string_ext(
+                                   o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(o);
+        } else {
+                tr_outcome_describe(v, line, sizeof line);
+                printf("%s\n", line);
+        }
+        fflush(stdout);
+}
+
+void tr_wait_done(struct wait_ctx *c, struct waited *w, enum tr_done done,
+                  const struct tr_outcome_view *v)
 {
         w->done = done;
-        if (!c->quiet) {
-                printf("%s: %s\n", w->ref.id, word);
-                fflush(stdout);
-        }
-        decide(c, w);
+        tr_wait_unwatch_pid(c, w);
+        print_outcome(c, v);
+        if (c->status == -1 && (c->any || status_of(c) != -1))
+                c->status = status_of(c);
 }
 
-/* A task that cannot be read: an error at the start, afterwards a write still in progress. */
-static void read_failed(struct wait_ctx *c, struct waited *w, const struct tr_err *e, int first)
+/* A missing task: the run archive may know how its last run ended; else it is gone. */
+static void task_missing(struct wait_ctx *c, struct waited *w, int first)
 {
-        if (e->errnum == ENOENT && c->wait_missing)
+        struct tr_outcome_view v = {.id = w->ref.id, .word = "gone", .done = 1};
+        json_object *record = NULL;
+
+        if (c->wait_missing)
                 return;
-        if (e->errnum == ENOENT && !first) {
-                mark_done(c, w, TR_DONE_FAILED, "deleted");
-        } else if (first) {
-                if (e->errnum == ENOENT && c->store->schema == TR_SCHEMA_CLAUDE)
-                        tr_warnx("%s: task %s: not found in %s", CMD, w->ref.id, c->store->dir);
-                else
-                        tr_warnx("%s: %s", CMD, e->msg);
-                c->status = TR_EXIT_FAIL;
+        if (tr_wait_from_archive(c, w, &record) == 1) {
+                json_object_put(record);
+                return;
+        }
+        v.reason = first ? "no such task, and no record of a run" : "task file deleted";
+        if (first && c->store->schema == TR_SCHEMA_CLAUDE)
+                tr_warnx("%s: task %s: not found in %s", CMD, w->ref.id, c->store->dir);
+        tr_wait_done(c, w, TR_DONE_LOST, &v);
+}
+
+/*
+ * A run whose process is gone is lost once it has stayed so for
+ * SETTLE_SECONDS; a live one on this host gets its process watched.
+ */
+static void judge_running(struct wait_ctx *c, struct waited *w, json_object *task)
+{
+        json_object *block = tr_task_block(task, c->store->schema);
+        char why[256];
+        unsigned long long ticks;
+        pid_t pid;
+
+        if (block == NULL)
+                return;
+        switch (tr_task_liveness(block, &c->here, why, sizeof why)) {
+        case TR_LIVE_LOST:
+                if (w->lost_since < 0) {
+                        w->lost_since = ev_now(c->loop);
+                        tr_wait_arm_settle(c);
+                } else if (ev_now(c->loop) - w->lost_since >= SETTLE_SECONDS - 0.05) {
+                        tr_task_judge(task, c->store->schema, &c->here);
+                        struct tr_outcome_view v = {
+                            .id = w->ref.id, .word = "lost", .block = block, .done = 1};
+                        tr_wait_done(c, w, TR_DONE_LOST, &v);
+                } else {
+                        tr_wait_arm_settle(c);
+                }
+                return;
+        case TR_LIVE_ALIVE:
+                w->lost_since = -1;
+                if (tr_task_watched_pid(block, &pid, &ticks) == 0)
+                        tr_wait_watch_pid(c, w, pid, ticks);
+                return;
+        default:
+                w->lost_since = -1;
+                return;
         }
 }
 
-static void check_task(struct wait_ctx *c, struct waited *w, int first)
+void tr_wait_check(struct wait_ctx *c, struct waited *w, int first)
 {
         struct tr_err e;
         json_object *task;
@@ -136,25 +200,38 @@ static void check_task(struct wait_ctx *c, struct waited *w, int first)
 
         if (w->done != TR_NOT_DONE || c->status != -1)
                 return;
-        if (tr_task_read(c->store, &w->ref, &task, &e) == -1) {
-                read_failed(c, w, &e, first);
+        if (tr_task_read_settled(c->store, &w->ref, &task, &e) == -1) {
+                if (e.errnum == ENOENT) {
+                        task_missing(c, w, first);
+                } else if (first) {
+                        /* Later, a read that fails is a write in progress: the next change says. */
+                        tr_warnx("%s: %s", CMD, e.msg);
+                        c->status = TR_EXIT_FAIL;
+                }
                 return;
         }
         enum tr_done done = tr_task_done(task, c->store->schema, &word);
-        if (done != TR_NOT_DONE)
-                mark_done(c, w, done, word);
+        if (done != TR_NOT_DONE) {
+                struct tr_outcome_view v = {.id = w->ref.id,
+                                            .word = word,
+                                            .block = tr_task_block(task, c->store->schema),
+                                            .done = 1};
+                tr_wait_done(c, w, done, &v);
+        } else {
+                judge_running(c, w, task);
+        }
         json_object_put(task);
 }
 
-static void check_all(struct wait_ctx *c, int first)
+void tr_wait_check_all(struct wait_ctx *c, int first)
 {
         for (size_t i = 0; i < c->n && c->status == -1; i++)
-                check_task(c, &c->tasks[i], first);
+                tr_wait_check(c, &c->tasks[i], first);
         if (c->status != -1)
                 ev_break(c->loop, EVBREAK_ALL);
 }
 
-static void arm_settle(struct wait_ctx *c)
+void tr_wait_arm_settle(struct wait_ctx *c)
 {
         ev_timer_stop(c->loop, &c->settle);
         ev_timer_set(&c->settle, SETTLE_SECONDS, 0.);
@@ -167,30 +244,41 @@ static void on_task_changed(struct ev_loop *loop, ev_stat *watch, int revents)
         struct wait_ctx *c = w->ctx;
         (void)revents;
 
-        check_task(c, w, 0);
+        tr_wait_check(c, w, 0);
         if (c->status != -1)
                 ev_break(loop, EVBREAK_ALL);
         else
-                arm_settle(c);
+                tr_wait_arm_settle(c);
 }
 
 static void on_settle(struct ev_loop *loop, ev_timer *timer, int revents)
 {
         (void)loop;
         (void)revents;
-        check_all(timer->data, 0);
+        tr_wait_check_all(timer->data, 0);
 }
 
+static void on_poll_pids(struct ev_loop *loop, ev_timer *timer, int revents)
+{
+        (void)loop;
+        (void)revents;
+        tr_wait_check_all(timer->data, 0);
+}
+
+/* What is not done yet, on stdout as for a done task, then one line on stderr. */
 static void on_timeout(struct ev_loop *loop, ev_timer *timer, int revents)
 {
         struct wait_ctx *c = timer->data;
         (void)revents;
 
+        for (size_t i = 0; i < c->n; i++)
+                if (c->tasks[i].done == TR_NOT_DONE)
+                        tr_wait_print_pending(c, &c->tasks[i]);
         fprintf(stderr, "taskrun: %s: timed out; not done:", CMD);
         for (size_t i = 0; i < c->n; i++)
                 if (c->tasks[i].done == TR_NOT_DONE)
                         fprintf(stderr, " %s", c->tasks[i].ref.id);
-        fputc('\n', stderr);
+        fputs(" (still running: wait again)\n", stderr);
         c->status = TR_EXIT_TIMEOUT;
         ev_break(loop, EVBREAK_ALL);
 }
@@ -206,6 +294,8 @@ static void start_watchers(struct wait_ctx *c)
         ev_timer_init(&c->settle, on_settle, SETTLE_SECONDS, 0.);
         c->settle.data = c;
         ev_timer_start(c->loop, &c->settle);
+        ev_timer_init(&c->poll_pids, on_poll_pids, POLL_PID_SECONDS, POLL_PID_SECONDS);
+        c->poll_pids.data = c;
         if (c->timeout_ms >= 0) {
                 ev_timer_init(&c->timeout, on_timeout, (double)c->timeout_ms / 1000., 0.);
                 c->timeout.data = c;
@@ -217,25 +307,35 @@ static void start_watchers(struct wait_ctx *c)
 static int wait_for(struct wait_ctx *c)
 {
         start_watchers(c);
-        check_all(c, 1);
+        tr_wait_check_all(c, 1);
         if (c->status == -1 && c->timeout_ms == 0)
                 on_timeout(c->loop, &c->timeout, 0);
         if (c->status == -1)
                 ev_run(c->loop, 0);
+        for (size_t i = 0; i < c->n; i++)
+                tr_wait_unwatch_pid(c, &c->tasks[i]);
         return c->status == -1 ? TR_EXIT_FAIL : c->status;
 }
 
 static int run_wait(struct wait_ctx *c, const struct tr_store_opts *so, char **ids, int nids)
 {
         struct tr_targets t;
-        int r = tr_targets_open(CMD, so, ids, nids, INT_MAX, &t);
+        int r = nids == 0 && so->file == NULL ? tr_wait_running_targets(CMD, so, &t)
+                                              : tr_targets_open(CMD, so, ids, nids, INT_MAX, &t);
 
         if (r != TR_EXIT_OK)
                 return r;
+        if (t.n == 0) {
+                if (!c->quiet)
+                        tr_warnx("%s: no running task in %s", CMD, t.store.dir);
+                tr_targets_free(&t);
+                return TR_EXIT_OK;
+        }
         c->store = &t.store;
         c->n = t.n;
         c->tasks = calloc(t.n, sizeof *c->tasks);
         c->loop = ev_loop_new(EVFLAG_AUTO);
+        tr_here_init(&c->here);
         if (c->tasks == NULL || c->loop == NULL) {
                 tr_warnx("%s: %s", CMD, c->loop ? "out of memory" : "cannot start the event loop");
                 r = TR_EXIT_FAIL;
@@ -243,6 +343,8 @@ static int run_wait(struct wait_ctx *c, const struct tr_store_opts *so, char **i
                 for (size_t i = 0; i < t.n; i++) {
                         c->tasks[i].ref = t.refs[i];
                         c->tasks[i].ctx = c;
+                        c->tasks[i].pidfd = -1;
+                        c->tasks[i].lost_since = -1;
                 }
                 r = wait_for(c);
         }
@@ -253,10 +355,33 @@ static int run_wait(struct wait_ctx *c, const struct tr_store_opts *so, char **i
         return r;
 }
 
+/* No --timeout: unbounded, except in a shell of Claude Code's Bash tool, whose call is bounded. */
+static int64_t default_timeout_ms(void)
+{
+        const char *claude = getenv("CLAUDECODE");
+        const char *bash = getenv("BASH_DEFAULT_TIMEOUT_MS");
+        long long tool_ms = 120000; /* Claude Code 2.1.336's default Bash timeout */
+        char *end;
+
+        if (claude == NULL || strcmp(claude, "1") != 0)
+                return -1;
+        if (bash != NULL && *bash != '\0') {
+                long long v = strtoll(bash, &end, 10);
+                if (*end == '\0' && v > 0)
+                        tool_ms = v;
+        }
+        return tool_ms > 40000 ? tool_ms - 20000 : tool_ms / 2;
+}
+
 static int apply_option(struct wait_ctx *c, struct tr_store_opts *so, int opt, const char *arg)
 {
         switch (opt) {
         case OPT_TIMEOUT:
+                c->timeout_given = 1;
+                if (strcmp(arg, "none") == 0) {
+                        c->timeout_ms = -1;
+                        return 0;
+                }
                 if (tr_parse_duration(arg, &c->timeout_ms) == 0)
                         return 0;
                 tr_warnx("%s: --timeout: invalid duration '%s'", CMD, arg);
@@ -267,6 +392,9 @@ static int apply_option(struct wait_ctx *c, struct tr_store_opts *so, int opt, c
         case OPT_WAIT_MISSING:
                 c->wait_missing = 1;
                 return 0;
+        case OPT_JSON:
+                c->json = 1;
+                return 0;
         case 'q':
                 c->quiet = 1;
                 return 0;
@@ -276,7 +404,10 @@ static int apply_option(struct wait_ctx *c, struct tr_store_opts *so, int opt, c
 
 int tr_cmd_wait(int argc, char **argv)
 {
-        struct wait_ctx c = {.timeout_ms = -1, .status = -1};
+        struct wait_ctx c = {.timeout_ms = -1,
+                             .status = -1,
+                             .recheck = tr_wait_check,
+                             .arm_settle = tr_wait_arm_settle};
         struct tr_store_opts so = {.lock_timeout_ms = -1};
         int opt;
 
@@ -290,5 +421,7 @@ int tr_cmd_wait(int argc, char **argv)
                 if (opt == '?' || apply_option(&c, &so, opt, optarg) == -1)
                         return tr_cmd_usage_error(CMD);
         }
+        if (!c.timeout_given)
+                c.timeout_ms = default_timeout_ms();
         return run_wait(&c, &so, argv + optind, argc - optind);
 }

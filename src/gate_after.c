@@ -177,6 +177,7 @@ static void judge(struct after_ctx *c, struct blocker *b)
                 b->settled = 1;
                 break;
         case TR_DONE_FAILED:
+        case TR_DONE_LOST:
                 if (c->g->o->after_done)
                         b->settled = 1;
                 else

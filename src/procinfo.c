@@ -79,15 +79,16 @@ static const char *stat_after_comm(const char *line)
         return close != NULL && close[1] == ' ' ? close + 2 : NULL;
 }
 
-/* Field 22 of a /proc/PID/stat line: starttime, in clock ticks after boot. */
-static int parse_start_ticks(const char *line, unsigned long long *ticks)
+/* Field 3 (state) and field 22 (starttime, in clock ticks after boot) of a /proc/PID/stat line. */
+static int parse_stat(const char *line, struct tr_proc_stat *st)
 {
         const char *p = stat_after_comm(line);
         char *end;
         int field;
 
-        if (p == NULL)
+        if (p == NULL || p[0] == '\0' || p[1] != ' ')
                 return -1;
+        st->state = p[0];
         /* p is at field 3 (state); step over fields 3 to 21. */
         for (field = 3; field < 22; field++) {
                 p = strchr(p, ' ');
@@ -96,13 +97,13 @@ static int parse_start_ticks(const char *line, unsigned long long *ticks)
                 p++;
         }
         errno = 0;
-        *ticks = strtoull(p, &end, 10);
+        st->start_ticks = strtoull(p, &end, 10);
         if (end == p || (*end != ' ' && *end != '\n' && *end != '\0') || errno != 0)
                 return -1;
         return 0;
 }
 
-int tr_proc_start_ticks(pid_t pid, unsigned long long *ticks)
+int tr_proc_stat(pid_t pid, struct tr_proc_stat *st)
 {
         char path[64], line[4096];
 
@@ -117,9 +118,19 @@ int tr_proc_start_ticks(pid_t pid, unsigned long long *ticks)
                         errno = ENOENT;
                 return -1;
         }
-        if (parse_start_ticks(line, ticks) < 0) {
+        if (parse_stat(line, st) < 0) {
                 errno = EIO;
                 return -1;
         }
+        return 0;
+}
+
+int tr_proc_start_ticks(pid_t pid, unsigned long long *ticks)
+{
+        struct tr_proc_stat st;
+
+        if (tr_proc_stat(pid, &st) == -1)
+                return -1;
+        *ticks = st.start_ticks;
         return 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "task_list.h"
+#include "task_settle.h"
 
 /* The id of a task file name "<id>.json", into id; -1 for any other name. */
 static int task_file_id(const char *name, char *id, size_t n)
@@ -94,7 +95,7 @@ static int add_entry(const struct tr_store *s, const char *name, struct tr_task_
 
         if (task_file_id(name, id, sizeof id) == -1 || tr_store_ref(s, id, &ref, e) == -1)
                 return 0;
-        if (tr_task_read(s, &ref, &task, e) == -1) {
+        if (tr_task_read_settled(s, &ref, &task, e) == -1) {
                 /* Deleted between readdir and open: it is simply gone. */
                 if (e->errnum != ENOENT && note_skipped(l, e) == -1)
                         return tr_err_sys(e, ENOMEM, "%s", s->dir);

@@ -46,8 +46,7 @@ int tr_json_int(json_object *obj, const char *key, int64_t *out)
 
 static int is_failed_state(const char *state)
 {
-        static const char *const failed[] = {"failed", "timed_out", "killed",
-                                             "lost",   "skipped",   NULL};
+        static const char *const failed[] = {"failed", "timed_out", "killed", "skipped", NULL};
 
         for (int i = 0; failed[i] != NULL; i++)
                 if (strcmp(state, failed[i]) == 0)
@@ -74,6 +73,8 @@ enum tr_done tr_task_done(json_object *task, enum tr_schema schema, const char *
         *word = state;
         if (strcmp(state, "completed") == 0)
                 return TR_DONE_OK;
+        if (strcmp(state, "lost") == 0)
+                return TR_DONE_LOST;
         return is_failed_state(state) ? TR_DONE_FAILED : TR_NOT_DONE;
 }
 

@@ -19,8 +19,8 @@ int tr_json_int(json_object *obj, const char *key, int64_t *out);
 enum tr_done {
         TR_NOT_DONE,
         TR_DONE_OK,     /* status completed, or the run completed */
-        TR_DONE_FAILED, /* status failed (plain), or the run failed, timed out, was killed or lost
-                         */
+        TR_DONE_FAILED, /* status failed (plain), or the run failed, timed out or was killed */
+        TR_DONE_LOST,   /* the run was lost: how it ended is not known */
 };
 
 /*

@@ -186,7 +186,7 @@ Test(cmd_wait, a_failed_run_exits_1_and_says_so)
         patch("1", "{\"metadata\": {\"taskrun\": {\"state\": \"failed\", \"exit_code\": 2}}}");
         cr_expect_eq(tc_reap(pid, NULL), 1);
         char *text = th_read_file(out, NULL);
-        cr_expect_str_eq(text, "1: failed\n");
+        cr_expect_str_eq(text, "1: failed (exit 2)\n");
         free(text);
 }
 
@@ -199,7 +199,10 @@ Test(cmd_wait, every_final_state_counts_as_done)
                 snprintf(json, sizeof json, "{\"metadata\": {\"taskrun\": {\"state\": \"%s\"}}}",
                          states[i]);
                 patch("1", json);
-                cr_expect_eq(tc_run(NULL, "wait -q --timeout 2 --dir '%s' 1", dir), i == 0 ? 0 : 1,
+                cr_expect_eq(tc_run(NULL, "wait -q --timeout 2 --dir '%s' 1", dir),
+                             i == 0   ? 0
+                             : i == 4 ? 3
+                                      : 1,
                              "state %s", states[i]);
         }
         patch("1", "{\"metadata\": {\"taskrun\": {\"state\": \"running\"}}}");
@@ -266,12 +269,14 @@ Test(cmd_wait, a_task_already_done_returns_at_once)
         free(out);
 }
 
-Test(cmd_wait, a_missing_task_is_an_error)
+Test(cmd_wait, a_missing_task_is_gone_and_exits_3)
 {
         char *err;
 
-        cr_expect_eq(tc_run(&err, "wait --timeout 5 --dir '%s' 1 42 2>&1", dir), 1);
+        patch("1", "{\"status\": \"completed\"}");
+        cr_expect_eq(tc_run(&err, "wait --timeout 5 --dir '%s' 1 42 2>&1", dir), 3);
         cr_expect(strstr(err, "taskrun: wait: task 42: not found") != NULL, "stderr: %s", err);
+        cr_expect(strstr(err, "42: gone (no such task") != NULL, "stdout: %s", err);
         free(err);
 }
 
@@ -288,7 +293,7 @@ Test(cmd_wait, wait_missing_waits_for_the_task_to_appear)
         cr_expect_lt(th_now_ms() - t0, 500);
 }
 
-Test(cmd_wait, a_task_deleted_while_waited_for_exits_1)
+Test(cmd_wait, a_task_deleted_while_waited_for_exits_3)
 {
         char path[PATH_MAX];
         pid_t pid = spawn_wait("-q", "1", NULL, NULL);
@@ -296,7 +301,7 @@ Test(cmd_wait, a_task_deleted_while_waited_for_exits_1)
         expect_still_waiting(pid, 150);
         tc_task_path(path, sizeof path, dir, "1");
         cr_assert_eq(unlink(path), 0);
-        cr_expect_eq(tc_reap(pid, NULL), 1);
+        cr_expect_eq(tc_reap(pid, NULL), 3);
 }
 
 Test(cmd_wait, plain_file_failed_status_exits_1)
@@ -311,8 +316,16 @@ Test(cmd_wait, plain_file_failed_status_exits_1)
         cr_expect_eq(tc_reap(pid, NULL), 1);
 }
 
-Test(cmd_wait, needs_an_id_and_a_valid_timeout)
+Test(cmd_wait, needs_a_valid_timeout)
 {
-        cr_expect_eq(tc_run(NULL, "wait --dir '%s' 2>/dev/null", dir), 2);
         cr_expect_eq(tc_run(NULL, "wait --dir '%s' --timeout soon 1 2>/dev/null", dir), 2);
+}
+
+Test(cmd_wait, no_id_and_nothing_running_returns_0_at_once)
+{
+        char *err;
+
+        cr_expect_eq(tc_run(&err, "wait --dir '%s' 2>&1", dir), 0);
+        cr_expect(strstr(err, "no running task") != NULL, "stderr: %s", err);
+        free(err);
 }

@@ -24,4 +24,12 @@ int tr_hostname(char *buf, size_t n);
  */
 int tr_proc_start_ticks(pid_t pid, unsigned long long *ticks);
 
+struct tr_proc_stat {
+        char state;                     /* R, S, D, T, t, Z (zombie), X (dead), ... */
+        unsigned long long start_ticks; /* as tr_proc_start_ticks */
+};
+
+/* State and start time of pid from /proc/PID/stat; -1 with errno ENOENT if there is none. */
+int tr_proc_stat(pid_t pid, struct tr_proc_stat *st);
+
 #endif

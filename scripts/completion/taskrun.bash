@@ -38,7 +38,7 @@ _taskrun_opts_of()
 		"--set-meta --unset-meta $_taskrun_store_opts" ;;
 	show) echo "--json $_taskrun_store_opts" ;;
 	list) echo "--json --status $_taskrun_store_opts" ;;
-	wait) echo "--timeout --any --wait-missing --quiet $_taskrun_store_opts" ;;
+	wait) echo "--timeout --any --wait-missing --json --quiet $_taskrun_store_opts" ;;
 	reap) echo "--dry-run $_taskrun_store_opts" ;;
 	kill) echo "--signal --kill-after $_taskrun_store_opts" ;;
 	logs) echo "--follow --lines $_taskrun_store_opts" ;;

@@ -211,6 +211,7 @@ complete -c taskrun -n '__taskrun_using wait' -a '(__taskrun_ids)'
 complete -c taskrun -n '__taskrun_using wait' -l timeout -x -d 'Give up after DURATION'
 complete -c taskrun -n '__taskrun_using wait' -l any -d 'Return when the first task is done'
 complete -c taskrun -n '__taskrun_using wait' -l wait-missing -d 'Wait for a task that does not exist'
+complete -c taskrun -n '__taskrun_using wait' -l json -d 'One JSON object per task'
 complete -c taskrun -n '__taskrun_using wait' -s q -l quiet -d 'Print nothing on stdout'
 
 # reap

@@ -1,0 +1,69 @@
+/* `taskrun wait`'s parts: the loop (cmd_wait.c) and what it watches and reads (wait_*.c). */
+#ifndef TASKRUN_WAIT_H
+#define TASKRUN_WAIT_H
+
+#include <ev.h>
+#include <sys/types.h>
+
+#include "cmd.h"
+
+struct wait_ctx;
+
+struct waited {
+        struct tr_task_ref ref;
+        ev_stat watch;     /* the task file */
+        ev_io pid_watch;   /* readable once the run's process has ended (pidfd) */
+        int pidfd;         /* -1: none */
+        pid_t pid;         /* the process pidfd refers to */
+        double lost_since; /* ev_now when first found lost, -1 if not */
+        enum tr_done done;
+        struct wait_ctx *ctx;
+};
+
+struct wait_ctx {
+        struct ev_loop *loop;
+        const struct tr_store *store;
+        struct tr_here here;
+        struct waited *tasks;
+        size_t n;
+        ev_timer timeout;   /* --timeout */
+        ev_timer settle;    /* the one re-read after a change, see SETTLE_SECONDS */
+        ev_timer poll_pids; /* only without pidfds: look at live processes again */
+        int64_t timeout_ms; /* -1: none */
+        int timeout_given;
+        int any, quiet, wait_missing, json;
+        int status; /* -1 until decided */
+        /* What a watched process's end calls (cmd_wait.c sets them): wait_watch.c only
+         * watches, so it calls back instead of depending on the command. */
+        void (*recheck)(struct wait_ctx *c, struct waited *w, int first);
+        void (*arm_settle)(struct wait_ctx *c);
+};
+
+/* Read task w again and decide whether it is done (first: at the start). */
+void tr_wait_check(struct wait_ctx *c, struct waited *w, int first);
+void tr_wait_check_all(struct wait_ctx *c, int first);
+/* (Re)start the one-shot re-read SETTLE_SECONDS from now. */
+void tr_wait_arm_settle(struct wait_ctx *c);
+/* Record that w is done, print its line, decide the status if that settles it. */
+void tr_wait_done(struct wait_ctx *c, struct waited *w, enum tr_done done,
+                  const struct tr_outcome_view *v);
+
+/* Watch the end of process pid (started at ticks; 0: unknown) for w (pidfd; a slow timer without).
+ */
+void tr_wait_watch_pid(struct wait_ctx *c, struct waited *w, pid_t pid, unsigned long long ticks);
+void tr_wait_unwatch_pid(struct wait_ctx *c, struct waited *w);
+
+/* The line (or JSON) for a task still not done when wait gives up. */
+void tr_wait_print_pending(const struct wait_ctx *c, struct waited *w);
+
+/* The targets of `wait` with no id: every task of the list whose taskrun run is live. */
+int tr_wait_running_targets(const char *cmd, const struct tr_store_opts *so, struct tr_targets *t);
+
+/*
+ * A task file that is gone: when the run archive holds its last run, report
+ * that and return 1 (*record: the archived record, for the caller to put);
+ * 0 when it holds nothing.
+ */
+int tr_wait_from_archive(struct wait_ctx *c, struct waited *w, json_object **record);
+
+#endif
