@@ -26,6 +26,7 @@
  */
 #define RUNNING_DELAY_MS 50
 #define TRANSIENT_LOCK_MS 200
+#define TRANSIENT 1 /* write_task: a record a later one supersedes */
 #define ORPHAN_KILL_MS                                                                             \
         5000 /* --orphans kill without --kill-after: SIGKILL this long after TERM                  \
               */
@@ -186,24 +187,22 @@ static int select_task(struct run_ctx *c, struct tr_err *e)
         return r < 0 ? -1 : 0;
 }
 
-/* flags: TR_ATOMIC_LAZY for the transient running and heartbeat records. */
 /*
  * Returns 0 written (or nothing to write to), 1 skipped because another
- * process holds the lock, -1 failed. A transient record waits for a lock at
- * most TRANSIENT_LOCK_MS: the loop stands still meanwhile, and a later
- * heartbeat or the end will say more anyway.
+ * process holds the lock, -1 failed. A transient record (running, heartbeat,
+ * stopped) waits for a lock at most TRANSIENT_LOCK_MS: the loop stands still
+ * meanwhile, and a later heartbeat or the end will say more anyway.
  */
-static int write_task(struct run_ctx *c, tr_mutate_fn fn, int flags)
+static int write_task(struct run_ctx *c, tr_mutate_fn fn, int transient)
 {
         struct tr_store store = c->store;
-        int transient = flags & TR_ATOMIC_LAZY;
         struct tr_err e;
 
         if (!c->tracked)
                 return 0;
         if (transient && (store.lock_timeout_ms < 0 || store.lock_timeout_ms > TRANSIENT_LOCK_MS))
                 store.lock_timeout_ms = TRANSIENT_LOCK_MS;
-        if (tr_task_update_ex(&store, &c->ref, fn, &c->report, flags, &e) == 0)
+        if (tr_task_update(&store, &c->ref, fn, &c->report, &e) == 0)
                 return 0;
         if (transient && e.errnum == ETIMEDOUT)
                 return 1;
@@ -228,7 +227,7 @@ static void on_running(void *ctx)
         if (c->running_written)
                 return;
         /* A busy lock: try again at the next heartbeat; the end writes both if need be. */
-        c->running_written = write_task(c, tr_report_start, TR_ATOMIC_LAZY) != 1;
+        c->running_written = write_task(c, tr_report_start, TRANSIENT) != 1;
         if (c->ready_fd != -1) {
                 close(c->ready_fd); /* the detaching parent may print the id now */
                 c->ready_fd = -1;
@@ -254,7 +253,7 @@ static void on_heartbeat(void *ctx, const struct tr_tail *tail)
         c->report.now = now;
         c->report.last_line = last;
         c->report.output_bytes = tail->total;
-        write_task(c, tr_report_heartbeat, TR_ATOMIC_LAZY);
+        write_task(c, tr_report_heartbeat, TRANSIENT);
         emit_heartbeat(c, tail->total, last);
         free(last);
 }
@@ -265,7 +264,7 @@ static void on_stopped(void *ctx, int sig)
 
         c->report.stop_signal = sig;
         on_running(c); /* the running record first, if it is not written yet */
-        write_task(c, tr_report_stopped, TR_ATOMIC_LAZY);
+        write_task(c, tr_report_stopped, TRANSIENT);
         emit_stop(c, sig);
 }
 
@@ -274,7 +273,7 @@ static void on_continued(void *ctx)
         struct run_ctx *c = ctx;
 
         c->report.stop_signal = 0;
-        write_task(c, tr_report_stopped, TR_ATOMIC_LAZY);
+        write_task(c, tr_report_stopped, TRANSIENT);
         emit_stop(c, 0);
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "taskrun/atomic.h"
+#include "taskrun/fdio.h"
 #include "taskrun/lock.h"
 #include "taskrun/store.h"
 
@@ -70,14 +71,28 @@ static int highest_id(const char *dir, long long *out, struct tr_err *e)
         return 0;
 }
 
+/*
+ * Written in place and not synced, as Claude writes it (writeFile): it is
+ * read and written only under the list lock, and if a crash loses or tears
+ * it, ids still start above the highest task file, as they do for Claude.
+ */
 static int write_highwatermark(const char *dir, long long n, struct tr_err *e)
 {
         char path[PATH_MAX], buf[32];
         int len = snprintf(buf, sizeof buf, "%lld", n);
+        int fd;
 
         if (tr_path_join(path, sizeof path, dir, HIGHWATERMARK) == -1)
                 return tr_err_sys(e, errno, "%s", dir);
-        return tr_atomic_write(path, buf, (size_t)len, 0644, TR_ATOMIC_LAZY, e);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd == -1)
+                return tr_err_sys(e, errno, "%s", path);
+        if (tr_write_all(fd, buf, (size_t)len) == -1) {
+                int saved = errno;
+                close(fd);
+                return tr_err_sys(e, saved, "%s", path);
+        }
+        return close(fd) == -1 ? tr_err_sys(e, errno, "%s", path) : 0;
 }
 
 /* proper-lockfile resolves the locked file's realpath, so Claude needs .lock to exist. */

@@ -362,7 +362,7 @@ static int mutate_checked(const struct tr_store *s, json_object *task, tr_mutate
 }
 
 static int update_locked(const struct tr_store *s, const char *path, struct tr_lock *lock,
-                         tr_mutate_fn fn, void *arg, int flags, struct tr_err *e)
+                         tr_mutate_fn fn, void *arg, struct tr_err *e)
 {
         for (int attempt = 0; attempt < TR_UPDATE_ATTEMPTS; attempt++) {
                 struct stat st;
@@ -380,15 +380,15 @@ static int update_locked(const struct tr_store *s, const char *path, struct tr_l
                         json_object_put(task);
                         continue;
                 }
-                int r = tr_atomic_write(path, text, strlen(text), st.st_mode & 07777, flags, e);
+                int r = tr_atomic_write(path, text, strlen(text), st.st_mode & 07777, 0, e);
                 json_object_put(task);
                 return r;
         }
         return tr_err_set(e, EAGAIN, "%s: file kept changing while updating; gave up", path);
 }
 
-int tr_task_update_ex(const struct tr_store *s, const struct tr_task_ref *ref, tr_mutate_fn fn,
-                      void *arg, int flags, struct tr_err *e)
+int tr_task_update(const struct tr_store *s, const struct tr_task_ref *ref, tr_mutate_fn fn,
+                   void *arg, struct tr_err *e)
 {
         struct tr_lock lock;
         char real[PATH_MAX];
@@ -404,15 +404,9 @@ int tr_task_update_ex(const struct tr_store *s, const struct tr_task_ref *ref, t
                 path = real;
         if (tr_lock_acquire(&lock, path, s->lock_timeout_ms, e) == -1)
                 return -1;
-        r = update_locked(s, path, &lock, fn, arg, flags, e);
+        r = update_locked(s, path, &lock, fn, arg, e);
         tr_lock_release(&lock);
         return r;
-}
-
-int tr_task_update(const struct tr_store *s, const struct tr_task_ref *ref, tr_mutate_fn fn,
-                   void *arg, struct tr_err *e)
-{
-        return tr_task_update_ex(s, ref, fn, arg, 0, e);
 }
 
 static int merge_fn(json_object *task, void *patch, struct tr_err *e)

@@ -11,15 +11,13 @@ enum {
         /* path must not exist: the temp file is link(2)ed into place, which
          * fails with EEXIST instead of overwriting. */
         TR_ATOMIC_EXCL = 1,
-        /* Skip the directory fsync. After a power loss the old file may come
-         * back instead of the new one, but never a half-written one. For
-         * transient states that a later write supersedes. */
-        TR_ATOMIC_LAZY = 2,
 };
 
 /*
- * Write data to a temp file beside path, fsync it, rename it over path and
- * fsync the directory. The temp file is removed on every failure path.
+ * Write data to a temp file beside path, fsync it and rename it over path.
+ * After a crash or power loss path is the old file or the new one, whole
+ * (the directory is not fsynced: the last write may be undone, never torn).
+ * The temp file is removed on every failure path.
  * mode is the file's mode: exactly, when replacing; less the umask, when
  * TR_ATOMIC_EXCL creates a new file.
  */

@@ -123,10 +123,6 @@ typedef int (*tr_mutate_fn)(json_object *task, void *arg, struct tr_err *e);
 int tr_task_update(const struct tr_store *s, const struct tr_task_ref *ref, tr_mutate_fn fn,
                    void *arg, struct tr_err *e);
 
-/* tr_task_update with tr_atomic_write flags (TR_ATOMIC_LAZY for transient states). */
-int tr_task_update_ex(const struct tr_store *s, const struct tr_task_ref *ref, tr_mutate_fn fn,
-                      void *arg, int flags, struct tr_err *e);
-
 /* tr_task_update with tr_task_merge(task, patch). */
 int tr_task_patch(const struct tr_store *s, const struct tr_task_ref *ref, json_object *patch,
                   struct tr_err *e);
