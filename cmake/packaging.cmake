@@ -22,8 +22,8 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS man-db)
-# Depends: what the binary links, as dpkg-shlibdeps reads it (libc6,
-# libcurl4, and libjson-c5 and libev4 unless they were linked statically).
+# Depends: what the binaries link, as dpkg-shlibdeps reads it (libc6,
+# libcurl4 for taskrun-ping, and libjson-c5 and libev4 unless they were linked statically).
 # Without dpkg-dev, the same list by hand.
 find_program(TASKRUN_DPKG_SHLIBDEPS dpkg-shlibdeps)
 find_program(TASKRUN_FILE_PROGRAM file)

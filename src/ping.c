@@ -1,23 +1,28 @@
-/* --ping URL: healthchecks.io-style start and end pings through libcurl. */
+/* --ping: taskrun's side. The pings go out from the helper taskrun-ping (ping.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define CURL_DISABLE_TYPECHECK
-#include <curl/curl.h>
-
-#include "curl_dl.h"
-
-#include "taskrun/procinfo.h"
 #include "ping.h"
+#include "taskrun/clock.h"
+#include "taskrun/fdio.h"
+#include "taskrun/utf8.h"
 
-#define CONNECT_TIMEOUT_MS 2000 /* per attempt, so a dead address leaves time to retry */
+#ifndef TASKRUN_LIBEXECDIR
+#define TASKRUN_LIBEXECDIR "/usr/local/libexec/taskrun"
+#endif
+#define HELPER "taskrun-ping"
+#define REPLY_MAX 2048
 
 /* A random (version 4) UUID: the run id that pairs start and end. */
 static void make_rid(char *out)
@@ -43,244 +48,215 @@ int tr_ping_url_ok(const char *url)
         return strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
 }
 
+/* 0 if dir/rel/taskrun-ping is there to run (the path in buf). */
+static int try_helper(char *buf, size_t n, const char *dir, const char *rel)
+{
+        int len = snprintf(buf, n, "%s%s/" HELPER, dir, rel);
+
+        return len > 0 && (size_t)len < n && access(buf, X_OK) == 0 ? 0 : -1;
+}
+
+/* Beside our binary (a build tree), in ../libexec/taskrun (an install moved as a whole),
+ * or where it was installed. */
+static int find_helper(char *buf, size_t n)
+{
+        char self[PATH_MAX];
+        ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+        char *slash;
+
+        if (len > 0) {
+                self[len] = '\0';
+                if ((slash = strrchr(self, '/')) != NULL) {
+                        *slash = '\0';
+                        if (try_helper(buf, n, self, "") == 0 ||
+                            try_helper(buf, n, self, "/../libexec/taskrun") == 0)
+                                return 0;
+                }
+        }
+        return try_helper(buf, n, TASKRUN_LIBEXECDIR, "");
+}
+
 int tr_ping_init(struct tr_ping *p, const char *url, struct tr_err *e)
 {
         memset(p, 0, sizeof *p);
+        p->to_helper = p->from_helper = -1;
         if (!tr_ping_url_ok(url))
                 return tr_err_set(e, EINVAL, "--ping: not an http or https URL: %s", url);
-        if (tr_curl_load(e) == -1)
-                return -1;
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return tr_err_set(e, 0, "--ping: libcurl cannot be initialised");
-        p->url = strdup(url);
-        if (p->url == NULL) {
-                curl_global_cleanup();
-                return tr_err_sys(e, ENOMEM, "--ping");
-        }
-        p->budget_ms = TR_PING_BUDGET_MS;
-        atomic_init(&p->start_cap, INT64_MAX);
-        p->body_limit = TR_PING_BODY_MAX;
+        if (find_helper(p->helper, sizeof p->helper) == -1)
+                return tr_err_set(e, ENOENT,
+                                  "--ping: %s not found (looked beside taskrun and in %s)", HELPER,
+                                  TASKRUN_LIBEXECDIR);
+        p->url = url;
         make_rid(p->rid);
         return 0;
 }
 
-/* URL + suffix before its query, and rid=<uuid> added to the query; malloc'd. */
-static char *ping_url(const struct tr_ping *p, const char *suffix)
+/* In the grandchild: the helper, in a session of its own, with the end on stdin. */
+static void exec_helper(const struct tr_ping *p, int in, int out)
 {
-        const char *q = strchr(p->url, '?');
-        size_t base = q ? (size_t)(q - p->url) : strlen(p->url);
-        const char *query = q ? q + 1 : "";
-        char *s;
+        sigset_t none;
 
-        while (base > 0 && p->url[base - 1] == '/')
-                base--;
-        if (asprintf(&s, "%.*s%s?%s%srid=%s", (int)base, p->url, suffix, query, *query ? "&" : "",
-                     p->rid) == -1)
-                return NULL;
-        return s;
+        setsid();
+        dup2(in, STDIN_FILENO);
+        dup2(out, STDOUT_FILENO);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execl(p->helper, HELPER, p->url, p->rid, (char *)NULL);
+        dprintf(STDOUT_FILENO, "start --ping: %s: %s\n", p->helper, strerror(errno));
+        _exit(127);
 }
 
-/* Ping-Body-Limit: the monitor's own limit on a logged body (healthchecks.io v2.1+). */
-static size_t on_header(char *buf, size_t size, size_t n, void *arg)
+/*
+ * Fork twice, so the helper is not our child: the supervisor reaps every
+ * child it has, and would wait for it with --orphans wait. A subreaper would
+ * get it back, so we are none while it is made.
+ */
+static pid_t spawn_detached(const struct tr_ping *p, int in, int out)
 {
-        static const char name[] = "Ping-Body-Limit:";
-        size_t len = size * n;
-        long *limit = arg;
+        int subreaper = 0;
+        pid_t pid;
 
-        if (limit != NULL && len > sizeof name - 1 &&
-            strncasecmp(buf, name, sizeof name - 1) == 0) {
-                long v = strtol(buf + sizeof name - 1, NULL, 10);
-                if (v > 0 && v < *limit)
-                        *limit = v;
+        prctl(PR_GET_CHILD_SUBREAPER, &subreaper);
+        if (subreaper)
+                prctl(PR_SET_CHILD_SUBREAPER, 0);
+        pid = fork();
+        if (pid == 0) {
+                pid_t helper = fork();
+                if (helper == 0)
+                        exec_helper(p, in, out);
+                if (helper == -1)
+                        dprintf(out, "start --ping: fork: %s\n", strerror(errno));
+                _exit(0);
         }
-        return len;
+        if (subreaper)
+                prctl(PR_SET_CHILD_SUBREAPER, 1);
+        return pid;
 }
 
-static size_t discard(char *buf, size_t size, size_t n, void *arg)
+int tr_ping_start(struct tr_ping *p, struct tr_err *e)
 {
-        (void)buf, (void)arg;
-        return size * n;
-}
+        int in[2], out[2], ws;
+        pid_t pid;
 
-/* Worth another try: the network or the monitor may be back in a moment. */
-static int transient(CURLcode rc)
-{
-        return rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-               rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR ||
-               rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE;
-}
-
-/* Sleep ms, or until *cap (when given) passes, in short steps. */
-static void sleep_ms(int64_t ms, _Atomic int64_t *cap)
-{
-        int64_t until = tr_monotonic_ms() + ms;
-
-        for (int64_t now = tr_monotonic_ms(); now < until; now = tr_monotonic_ms()) {
-                if (cap != NULL && now > atomic_load(cap))
-                        return;
-                int64_t step = until - now < 50 ? until - now : 50;
-                struct timespec ts = {.tv_sec = 0, .tv_nsec = step * 1000000};
-                nanosleep(&ts, NULL);
+        if (pipe2(in, O_CLOEXEC) == -1)
+                return tr_err_sys(e, errno, "--ping: pipe");
+        if (pipe2(out, O_CLOEXEC) == -1) {
+                int saved = errno;
+                close(in[0]);
+                close(in[1]);
+                return tr_err_sys(e, saved, "--ping: pipe");
         }
+        pid = spawn_detached(p, in[0], out[1]);
+        close(in[0]);
+        close(out[1]);
+        if (pid == -1) {
+                int saved = errno;
+                close(in[1]);
+                close(out[0]);
+                return tr_err_sys(e, saved, "--ping: fork");
+        }
+        while (waitpid(pid, &ws, 0) == -1 && errno == EINTR)
+                ;
+        p->to_helper = in[1];
+        p->from_helper = out[0];
+        return 0;
 }
 
-static int64_t min64(int64_t a, int64_t b)
+/* Wait until fd is ready for events, or the deadline (monotonic ms) passes; 1 ready. */
+static int wait_fd(int fd, short events, int64_t deadline)
 {
-        return a < b ? a : b;
-}
+        struct pollfd pf = {.fd = fd, .events = events};
 
-/* The end may cut a start ping short: libcurl asks here, about once a second or sooner. */
-static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                       curl_off_t ulnow)
-{
-        _Atomic int64_t *cap = arg;
-        (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-
-        return cap != NULL && tr_monotonic_ms() > atomic_load(cap);
-}
-
-static CURL *ping_handle(const char *url, const char *body, size_t len, long *limit,
-                         _Atomic int64_t *cap)
-{
-        CURL *h = curl_easy_init();
-
-        if (h == NULL)
-                return NULL;
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* we may be a thread: no SIGALRM */
-        curl_easy_setopt(h, CURLOPT_USERAGENT, "taskrun/" TASKRUN_VERSION);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(h, CURLOPT_MAXREDIRS, 3L);
-        curl_easy_setopt(h, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, limit);
-        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(h, CURLOPT_XFERINFODATA, cap);
-        return h;
-}
-
-/* Attempts until a 2xx, a 4xx, an error not worth retrying, or the budget is spent. */
-static int perform(struct tr_ping *p, CURL *h, const char *what, _Atomic int64_t *cap,
-                   struct tr_err *e)
-{
-        int64_t deadline = tr_monotonic_ms() + p->budget_ms, backoff = TR_PING_BACKOFF_MS;
-
-        for (int tries = 1;; tries++) {
-                int64_t left =
-                    min64(deadline, cap ? atomic_load(cap) : INT64_MAX) - tr_monotonic_ms();
-                if (left < 1)
-                        left = 1;
-                long code = 0;
-                curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)left);
-                curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                                 (long)(left < CONNECT_TIMEOUT_MS ? left : CONNECT_TIMEOUT_MS));
-                CURLcode rc = curl_easy_perform(h);
-                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-                if (rc == CURLE_OK && code >= 200 && code < 300)
+        for (;;) {
+                int64_t left = deadline - tr_monotonic_ms();
+                if (left <= 0)
                         return 0;
-                if (rc == CURLE_OK)
-                        tr_err_set(e, 0, "--ping %s: HTTP status %ld", what, code);
-                else if (rc == CURLE_ABORTED_BY_CALLBACK)
-                        tr_err_set(e, 0, "--ping %s: still unanswered when the command ended",
-                                   what);
-                else
-                        tr_err_set(e, 0, "--ping %s: %s", what, curl_easy_strerror(rc));
-                if (rc == CURLE_OK ? code < 500 : !transient(rc))
-                        return -1;
-                left = min64(deadline, cap ? atomic_load(cap) : INT64_MAX) - tr_monotonic_ms();
-                if (left <= backoff) {
-                        size_t n = strlen(e->msg);
-                        snprintf(e->msg + n, sizeof e->msg - n, " (%d %s)", tries,
-                                 tries == 1 ? "try" : "tries");
+                int r = poll(&pf, 1, left > 1000 ? 1000 : (int)left);
+                if (r == 1)
+                        return 1;
+                if (r == -1 && errno != EINTR)
+                        return 0;
+        }
+}
+
+/* All of data to the helper, unless it is gone or the deadline passes; 0, or -1. */
+static int send_end(int fd, const char *data, size_t len, int64_t deadline)
+{
+        while (len > 0) {
+                ssize_t n = write(fd, data, len);
+                if (n > 0) {
+                        data += n;
+                        len -= (size_t)n;
+                } else if (n == -1 && errno == EAGAIN) {
+                        if (!wait_fd(fd, POLLOUT, deadline))
+                                return -1;
+                } else if (n == -1 && errno != EINTR) {
                         return -1;
                 }
-                sleep_ms(backoff, cap);
-                backoff *= 2;
         }
+        return 0;
 }
 
-/* One ping; 0 when the monitor took it. */
-static int send_ping(struct tr_ping *p, const char *suffix, const char *what, const char *body,
-                     size_t len, long *limit, _Atomic int64_t *cap, struct tr_err *e)
+/* The helper's lines until it exits: "start MESSAGE", "end MESSAGE". */
+static int read_replies(int fd, int64_t deadline, struct tr_err *start_e, struct tr_err *e)
 {
-        char *url = ping_url(p, suffix);
-        CURL *h = url ? ping_handle(url, body, len, limit, cap) : NULL;
-        int r;
+        char buf[REPLY_MAX + 1], *line, *next;
+        size_t len = 0;
+        ssize_t n;
+        int done = 0;
 
-        if (h == NULL)
-                r = tr_err_sys(e, ENOMEM, "--ping %s", what);
-        else
-                r = perform(p, h, what, cap, e);
-        curl_easy_cleanup(h);
-        free(url);
-        return r;
-}
-
-static void *start_main(void *arg)
-{
-        struct tr_ping *p = arg;
-
-        p->start_failed =
-            send_ping(p, "/start", "start", "", 0, &p->body_limit, &p->start_cap, &p->start_err);
-        return NULL;
-}
-
-void tr_ping_start(struct tr_ping *p)
-{
-        sigset_t all, old;
-        int err;
-
-        /* Signals are the supervisor's business: the thread blocks them all from birth. */
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        err = pthread_create(&p->start_thread, NULL, start_main, p);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        p->start_sent = err == 0;
-        if (err != 0) {
-                p->start_failed = 1;
-                tr_err_sys(&p->start_err, err, "--ping start: thread");
+        while (len < REPLY_MAX && (done = wait_fd(fd, POLLIN, deadline))) {
+                if ((n = read(fd, buf + len, REPLY_MAX - len)) == 0)
+                        break;
+                if (n > 0)
+                        len += (size_t)n;
+                else if (errno != EINTR && errno != EAGAIN)
+                        break;
         }
+        buf[len] = '\0';
+        for (line = buf; *line != '\0'; line = next) {
+                next = line + strcspn(line, "\n");
+                if (*next == '\n')
+                        *next++ = '\0';
+                if (strncmp(line, "start ", 6) == 0)
+                        tr_err_set(start_e, 0, "%s", line + 6);
+                else if (strncmp(line, "end ", 4) == 0)
+                        tr_err_set(e, 0, "%s", line + 4);
+        }
+        if (!done && e->msg[0] == '\0')
+                tr_err_set(e, ETIMEDOUT, "--ping: no answer from the monitor within %d s",
+                           (TR_PING_START_GRACE_MS + TR_PING_BUDGET_MS) / 1000);
+        return e->msg[0] != '\0' ? -1 : 0;
 }
 
 int tr_ping_end(struct tr_ping *p, int status, const char *body, size_t len, struct tr_err *start_e,
                 struct tr_err *e)
 {
-        char suffix[16] = "";
+        /* The start ping gets its grace, then the end ping its budget, and a moment more. */
+        int64_t deadline = tr_monotonic_ms() + TR_PING_START_GRACE_MS + TR_PING_BUDGET_MS + 500;
+        char head[16];
+        int n = snprintf(head, sizeof head, "%d\n", status);
+        size_t skip;
 
-        /* Start before end, but a start ping that is still retrying gets only a grace period. */
-        atomic_store(&p->start_cap, tr_monotonic_ms() + TR_PING_START_GRACE_MS);
-        if (p->start_sent)
-                pthread_join(p->start_thread, NULL);
-        p->start_sent = 0;
-        if (p->start_failed)
-                *start_e = p->start_err;
-        else
-                start_e->msg[0] = '\0';
-        if (status != 0)
-                snprintf(suffix, sizeof suffix, "/%d", status);
+        start_e->msg[0] = e->msg[0] = '\0';
+        if (p->to_helper == -1)
+                return tr_err_set(e, 0, "--ping: the helper was not started");
         if (body == NULL)
                 body = "", len = 0;
-        if (len > (size_t)p->body_limit) { /* the end of the output matters most */
-                body += len - (size_t)p->body_limit;
-                len = (size_t)p->body_limit;
-                while (len > 0 && ((unsigned char)*body & 0xc0) == 0x80)
-                        body++, len--; /* not half a UTF-8 character */
-        }
-        return send_ping(p, suffix, status == 0 ? "success" : "failure", body, len, NULL, NULL, e);
+        skip = tr_utf8_tail_start(body, len, TR_PING_BODY_MAX);
+        fcntl(p->to_helper, F_SETFL, O_NONBLOCK);
+        if (send_end(p->to_helper, head, (size_t)n, deadline) == 0)
+                send_end(p->to_helper, body + skip, len - skip, deadline);
+        close(p->to_helper);
+        p->to_helper = -1;
+        return read_replies(p->from_helper, deadline, start_e, e);
 }
 
 void tr_ping_free(struct tr_ping *p)
 {
-        if (p->start_sent)
-                pthread_join(p->start_thread, NULL);
-        p->start_sent = 0;
-        if (p->url != NULL)
-                curl_global_cleanup();
-        free(p->url);
-        p->url = NULL;
+        if (p->to_helper != -1)
+                close(p->to_helper);
+        if (p->from_helper != -1)
+                close(p->from_helper);
+        p->to_helper = p->from_helper = -1;
 }

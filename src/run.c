@@ -418,19 +418,18 @@ static void run_on_exit(struct run_ctx *c, const struct tr_run_end *end, int sta
         free(input);
 }
 
-/* --ping: the start ping goes out in the background, so the command does not wait. */
+/* --ping: the start ping goes out from the helper, so the command does not wait. */
 static void ping_begin(struct run_ctx *c)
 {
         struct tr_err e;
 
         if (c->o->ping_url == NULL)
                 return;
-        if (tr_ping_init(&c->ping, c->o->ping_url, &e) == -1) {
+        if (tr_ping_init(&c->ping, c->o->ping_url, &e) == -1 || tr_ping_start(&c->ping, &e) == -1) {
                 tr_warn_err(&e);
                 return;
         }
         c->pinging = 1;
-        tr_ping_start(&c->ping);
 }
 
 /* The end ping, after the final record; a monitor's trouble is only a warning. */

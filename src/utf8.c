@@ -90,3 +90,15 @@ size_t tr_utf8_chars(const char *s)
                 n += ((unsigned char)*s & 0xc0) != 0x80; /* lead bytes and ASCII */
         return n;
 }
+
+size_t tr_utf8_tail_start(const char *s, size_t len, size_t max)
+{
+        size_t start;
+
+        if (len <= max)
+                return 0;
+        start = len - max;
+        while (start < len && ((unsigned char)s[start] & 0xc0) == 0x80)
+                start++;
+        return start;
+}

@@ -25,6 +25,7 @@
 #define LOCK_FILE "/tmp/taskrun-package-test.lock"
 #define LOCK_WAIT_MS (180 * 1000)
 #define INSTALLED_BIN "/usr/bin/taskrun"
+#define INSTALLED_PING "/usr/libexec/taskrun/taskrun-ping"
 
 static char scratch[PATH_MAX];
 static int lock_fd = -1;
@@ -118,27 +119,29 @@ static void expect_field(const char *deb, const char *field, const char *expecte
         free(value);
 }
 
-/* 1 if the binary this build made names lib (e.g. "libev.so") among its DT_NEEDED. */
-static int binary_needs(const char *lib)
+/* 1 if a binary this build made names lib (e.g. "libev.so") among its DT_NEEDED. */
+static int binary_needs(const char *bin, const char *lib)
 {
         char cmd[PATH_MAX + 128];
 
-        snprintf(cmd, sizeof cmd, "readelf -d '%s' | grep NEEDED | grep -qF '[%s'", TASKRUN_BIN,
-                 lib);
+        snprintf(cmd, sizeof cmd, "readelf -d '%s' | grep NEEDED | grep -qF '[%s'", bin, lib);
         return th_run(cmd, NULL) == 0;
 }
 
-/* Depends names libc6, and the curl, json-c and libev packages when the binary links them. */
+/*
+ * Depends names libc6, libcurl4 (taskrun-ping links it), and the json-c and
+ * libev packages when they are linked shared.
+ */
 static void expect_depends(const char *deb)
 {
         char *depends = deb_field(deb, "Depends");
 
         cr_expect(strstr(depends, "libc6") != NULL, "Depends: %s", depends);
-        if (binary_needs("libjson-c.so"))
+        cr_expect(binary_needs(TASKRUN_PING_BIN, "libcurl.so"), "taskrun-ping links no libcurl");
+        cr_expect(strstr(depends, "libcurl4") != NULL, "Depends: %s", depends);
+        if (binary_needs(TASKRUN_BIN, "libjson-c.so"))
                 cr_expect(strstr(depends, "libjson-c5") != NULL, "Depends: %s", depends);
-        if (binary_needs("libcurl.so"))
-                cr_expect(strstr(depends, "libcurl4") != NULL, "Depends: %s", depends);
-        if (binary_needs("libev.so"))
+        if (binary_needs(TASKRUN_BIN, "libev.so"))
                 cr_expect(strstr(depends, "libev4") != NULL, "Depends: %s", depends);
         free(depends);
 }
@@ -148,6 +151,7 @@ static void expect_contents(const char *deb)
 {
         static const char *const files[] = {
             "./usr/bin/taskrun",
+            ("." INSTALLED_PING),
             "./usr/share/man/man1/taskrun.1",
             "./usr/share/bash-completion/completions/taskrun",
             "./usr/share/zsh/site-functions/_taskrun",
@@ -193,6 +197,9 @@ static void expect_installed_binary_works(void)
         snprintf(expected, sizeof expected, "taskrun %s\n", TASKRUN_VERSION);
         cr_expect_str_eq(out, expected);
         free(out);
+        /* The --ping helper is where the installed taskrun looks for it, and runs. */
+        cr_expect_eq(th_run(INSTALLED_PING " 2>/dev/null", NULL), 2, "%s does not run",
+                     INSTALLED_PING);
 
         snprintf(cmd, sizeof cmd, INSTALLED_BIN " --file '%s/t.json' -- sh -c 'exit 3'", scratch);
         cr_expect_eq(th_run(cmd, NULL), 3, "%s", cmd);

@@ -351,3 +351,47 @@ Test(ping, not_an_http_url_is_a_usage_error)
         cr_expect_eq(run("\"$TR\" --dir list --ping ftp://127.0.0.1/x -- true"), 125);
         cr_expect_eq(access("list/1.json", F_OK), -1);
 }
+
+Test(ping, ctrl_c_ends_the_run_and_the_end_ping_still_goes_out)
+{
+        json_object *all;
+        pid_t tr;
+
+        start_server("ok");
+        /* setsid: taskrun leads a process group of its own, as a job in a terminal does. */
+        tr = run_start("setsid \"$TR\" --dir list --ping http://127.0.0.1:%d/abc -- sleep 30",
+                       server_port);
+        all = requests(1);
+        cr_assert_eq(json_object_array_length(all), 1, "no start ping");
+        json_object_put(all);
+        kill(-tr, SIGINT); /* Ctrl-C: the whole foreground group, helper included if it were */
+        cr_assert_eq(run_wait(tr), 130);
+        all = requests(2);
+        cr_assert_eq(json_object_array_length(all), 2, "%s", json_object_to_json_string(all));
+        cr_expect(strncmp(req_str(all, 1, "path"), "/abc/130?", 9) == 0, "%s",
+                  req_str(all, 1, "path"));
+        json_object_put(all);
+}
+
+Test(ping, a_taskrun_killed_outright_still_tells_the_monitor_the_run_failed)
+{
+        json_object *all;
+        pid_t tr;
+
+        start_server("ok");
+        tr = run_start("\"$TR\" --dir list --ping http://127.0.0.1:%d/abc -- "
+                       "sh -c 'echo $$ >cmd.pid; exec sleep 30'",
+                       server_port);
+        all = requests(1);
+        cr_assert_eq(json_object_array_length(all), 1, "no start ping");
+        json_object_put(all);
+        kill(tr, SIGKILL);
+        cr_assert_eq(run_wait(tr), 128 + SIGKILL);
+        run_await_file("cmd.pid", 5000);
+        run_kill_pidfile("cmd.pid");
+        all = requests(2);
+        cr_assert_eq(json_object_array_length(all), 2, "%s", json_object_to_json_string(all));
+        cr_expect(strncmp(req_str(all, 1, "path"), "/abc/fail?", 10) == 0, "%s",
+                  req_str(all, 1, "path"));
+        json_object_put(all);
+}

@@ -16,6 +16,11 @@ size_t tr_utf8_sequence(const unsigned char *p, size_t n, size_t *bad);
  * character boundary to at most max bytes. NULL on ENOMEM. */
 char *tr_utf8_clean(const char *s, size_t max);
 
+/*
+ * Where the last max bytes of s (len bytes) begin, moved on past any
+ * continuation bytes so that no character is cut in half; 0 if len <= max.
+ */
+size_t tr_utf8_tail_start(const char *s, size_t len, size_t max);
 /* Characters in valid UTF-8 text (for column widths). */
 size_t tr_utf8_chars(const char *s);
 
