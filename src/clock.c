@@ -5,21 +5,44 @@
 
 #include "taskrun/clock.h"
 
+/*
+ * The civil date of a day count since 1970-01-01 (proleptic Gregorian), by
+ * Howard Hinnant's days_from_civil inverse. Not gmtime_r: glibc's reads
+ * /etc/localtime on its first call, a time zone a UTC stamp does not need.
+ */
+static void civil_from_days(long long z, long long *y, unsigned *m, unsigned *d)
+{
+        z += 719468;
+        long long era = (z >= 0 ? z : z - 146096) / 146097;
+        unsigned doe = (unsigned)(z - era * 146097);
+        unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        unsigned mp = (5 * doy + 2) / 153;
+
+        *d = doy - (153 * mp + 2) / 5 + 1;
+        *m = mp < 10 ? mp + 3 : mp - 9;
+        *y = (long long)yoe + era * 400 + (*m <= 2);
+}
+
 void tr_iso8601(const struct timespec *ts, char *buf)
 {
-        struct tm tm;
+        long long days = ts->tv_sec / 86400, secs = ts->tv_sec % 86400, year;
         long ms = ts->tv_nsec / 1000000;
-        size_t len;
+        unsigned month, day;
+        int len;
 
+        if (secs < 0) {
+                secs += 86400;
+                days--;
+        }
         if (ms < 0 || ms > 999)
                 ms = 0;
-        /* Fails only for years that do not fit the buffer: say so, do not invent a time. */
-        if (gmtime_r(&ts->tv_sec, &tm) == NULL ||
-            (len = strftime(buf, TR_ISO8601_LEN - 5, "%Y-%m-%dT%H:%M:%S", &tm)) == 0) {
+        civil_from_days(days, &year, &month, &day);
+        len = snprintf(buf, TR_ISO8601_LEN, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03ldZ", year,
+                       month, day, secs / 3600, secs / 60 % 60, secs % 60, ms);
+        /* Only for years that do not fit the buffer: say so, do not invent a time. */
+        if (len < 0 || len >= TR_ISO8601_LEN)
                 snprintf(buf, TR_ISO8601_LEN, "invalid-time");
-                return;
-        }
-        snprintf(buf + len, TR_ISO8601_LEN - len, ".%03ldZ", ms);
 }
 
 void tr_iso8601_now(char *buf)

@@ -176,12 +176,30 @@ Test(procinfo, iso8601_formats_known_times)
             {{0, 123000000}, "1970-01-01T00:00:00.123Z"},
             {{1796101200, 999999999}, "2026-12-01T05:00:00.999Z"}, /* truncated, not rounded */
             {{951868799, 5000000}, "2000-02-29T23:59:59.005Z"},
+            {{-1, 0}, "1969-12-31T23:59:59.000Z"},
+            {{4107542400, 0}, "2100-03-01T00:00:00.000Z"}, /* 2100 is no leap year */
+            {{253402300799, 0}, "9999-12-31T23:59:59.000Z"},
         };
         char buf[TR_ISO8601_LEN];
 
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
                 tr_iso8601(&cases[i].ts, buf);
                 cr_expect_str_eq(buf, cases[i].text);
+        }
+}
+
+/* The hand-made calendar agrees with the C library's over four centuries. */
+Test(procinfo, iso8601_agrees_with_gmtime_day_by_day)
+{
+        char buf[TR_ISO8601_LEN], want[TR_ISO8601_LEN];
+
+        for (time_t t = -2208988800LL; t < 10413792000LL; t += 86400 + 3607) {
+                struct timespec ts = {t, 0};
+                struct tm tm;
+                cr_assert_not_null(gmtime_r(&t, &tm));
+                strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+                tr_iso8601(&ts, buf);
+                cr_assert_str_eq(buf, want, "at %lld", (long long)t);
         }
 }
 
