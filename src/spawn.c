@@ -18,8 +18,6 @@
 #include "exit.h"
 #include "spawn.h"
 
-#define PIPE_SIZE (1024 * 1024) /* fewer wakeups for chatty commands; best effort */
-
 struct fds {
         int out[2], err[2]; /* pipes, or out[0] master and out[1] slave with pty */
         int status[2];      /* exec status back to the parent */
@@ -68,13 +66,9 @@ static int open_fds(const struct tr_spawn_opts *o, struct fds *f)
                 return open_pty(f->out);
         if (pipe2(f->out, O_CLOEXEC) == -1)
                 return -1;
-        fcntl(f->out[0], F_SETPIPE_SZ, PIPE_SIZE);
         if (o->one_pipe)
                 return 0;
-        if (pipe2(f->err, O_CLOEXEC) == -1)
-                return -1;
-        fcntl(f->err[0], F_SETPIPE_SZ, PIPE_SIZE);
-        return 0;
+        return pipe2(f->err, O_CLOEXEC);
 }
 
 /* In the child: become what the command should see, then exec. Never returns. */

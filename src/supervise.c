@@ -6,6 +6,7 @@
  * handling happens in the loop, never in a raw handler.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -25,6 +26,13 @@
 #include "taskrun/proctree.h"
 
 #define READ_CHUNK (128 * 1024)
+/*
+ * A read that empties a full pipe of the default size (64 KiB) says the
+ * command writes faster than we read: the pipe grows to this, for fewer
+ * wakeups. Quiet commands never pay for a big pipe.
+ */
+#define FULL_DEFAULT_PIPE (64 * 1024)
+#define BIG_PIPE (1024 * 1024)
 #define DRAIN_READS 64 /* after exit, reads per stream before a grandchild's output is cut */
 #define ORPHAN_KILL_REPEAT 0.1 /* seconds between SIGKILL rounds for descendants that remain */
 
@@ -42,6 +50,7 @@ struct stream {
         int failed;             /* writing to the sink failed for good (not EPIPE): said once */
         const char *name;       /* "stdout" or "stderr", for that message */
         struct tr_tail *replay; /* --quiet: this stream's own bytes, or NULL */
+        int grown;              /* the pipe was made large: the command is chatty */
         struct supervisor *s;
 };
 
@@ -204,6 +213,10 @@ static int stream_read(struct ev_loop *loop, struct supervisor *s, struct stream
 {
         ssize_t n = read(st->w.fd, s->buf, READ_CHUNK);
 
+        if (n >= FULL_DEFAULT_PIPE && !st->grown) {
+                fcntl(st->w.fd, F_SETPIPE_SZ, BIG_PIPE); /* best effort; a pty has no size */
+                st->grown = 1;
+        }
         if (n > 0) {
                 stream_forward(loop, s, st, (size_t)n);
                 return st->w.fd >= 0 && !st->eof;
