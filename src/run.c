@@ -35,10 +35,11 @@ struct run_ctx {
         const struct tr_run_opts *o;
         struct tr_store store;
         struct tr_task_ref ref;
-        int tracked;         /* a task file is kept for this run */
-        int write_failed;    /* a task file write failed: --strict turns it into 125 */
-        int running_written; /* the running record is in the file */
-        int ready_fd;        /* --detach: closed once the running record is written */
+        int tracked;          /* a task file is kept for this run */
+        int write_failed;     /* a task file write failed: --strict turns it into 125 */
+        int running_written;  /* the running record is in the file */
+        json_object *pending; /* a new task whose id is reserved and whose file is not made yet */
+        int ready_fd;         /* --detach: closed once the running record is written */
         struct tr_run_info info;
         struct tr_report report;
         char log[PATH_MAX];      /* --detach: the log's absolute path */
@@ -150,12 +151,45 @@ static int select_existing(struct run_ctx *c, struct tr_err *e)
         return 0;
 }
 
+/*
+ * A new task's file can wait for its first record when nothing must read it
+ * sooner: no gate writes a waiting or queued record, and no detaching parent
+ * waits for the running one. A quick command then writes its task once.
+ */
+static int can_defer_create(const struct run_ctx *c)
+{
+        const struct tr_run_opts *o = c->o;
+
+        return c->store.schema == TR_SCHEMA_CLAUDE && o->task_id == NULL && !o->detach &&
+               o->gate.n_after == 0 && o->gate.slots == 0;
+}
+
+/* A new task: made now, or its id reserved and the task kept for the first record. */
+static int create_task(struct run_ctx *c, struct tr_err *e)
+{
+        const struct tr_run_opts *o = c->o;
+        char *subject = o->subject ? NULL : tr_argv_join(o->argv, 200);
+        json_object *task = tr_task_new(o->subject ? o->subject : subject, o->description);
+        int r;
+
+        free(subject);
+        if (c->store.schema == TR_SCHEMA_PLAIN || o->task_id != NULL)
+                r = tr_task_create_at(&c->store, &c->ref, task, TR_CREATE_ADOPT, e);
+        else if (can_defer_create(c) && (r = tr_task_reserve(&c->store, &c->ref, e)) == 0)
+                c->pending = json_object_get(task);
+        else
+                r = tr_task_create(&c->store, task, &c->ref, e);
+        json_object_put(task);
+        /* --detach prints the id on stdout; --quiet says nothing unless the command fails. */
+        if (r == 0 && o->task_id == NULL && c->store.schema == TR_SCHEMA_CLAUDE && !o->detach &&
+            !o->quiet)
+                fprintf(stderr, "taskrun: task %s\n", c->ref.id);
+        return r < 0 ? -1 : 0;
+}
+
 static int select_task(struct run_ctx *c, struct tr_err *e)
 {
         const struct tr_run_opts *o = c->o;
-        char *subject;
-        json_object *task;
-        int r;
 
         if (tr_store_open(&c->store, &o->store, 1, &c->ref, e) == -1)
                 return -1;
@@ -172,19 +206,33 @@ static int select_task(struct run_ctx *c, struct tr_err *e)
                 if (e->errnum != ENOENT)
                         return -1;
         }
-        subject = o->subject ? NULL : tr_argv_join(o->argv, 200);
-        task = tr_task_new(o->subject ? o->subject : subject, o->description);
-        free(subject);
-        if (c->store.schema == TR_SCHEMA_PLAIN || o->task_id != NULL)
-                r = tr_task_create_at(&c->store, &c->ref, task, TR_CREATE_ADOPT, e);
-        else
-                r = tr_task_create(&c->store, task, &c->ref, e);
-        json_object_put(task);
-        /* --detach prints the id on stdout; --quiet says nothing unless the command fails. */
-        if (r == 0 && o->task_id == NULL && c->store.schema == TR_SCHEMA_CLAUDE && !o->detach &&
-            !o->quiet)
-                fprintf(stderr, "taskrun: task %s\n", c->ref.id);
-        return r < 0 ? -1 : 0;
+        return create_task(c, e);
+}
+
+/*
+ * The first record of a task whose id was reserved makes its file. If the id
+ * was taken meanwhile (a Claude release that allocates without the list
+ * lock), the run moves to a new id and says so.
+ */
+static int create_pending(struct run_ctx *c, tr_mutate_fn fn, struct tr_err *e)
+{
+        int r;
+
+        if (fn(c->pending, &c->report, e) == -1)
+                return -1;
+        r = tr_task_create_at(&c->store, &c->ref, c->pending, TR_CREATE_RESERVED, e);
+        if (r == -1 && e->errnum == EEXIST) {
+                char was[sizeof c->ref.id];
+                snprintf(was, sizeof was, "%s", c->ref.id);
+                if ((r = tr_task_create(&c->store, c->pending, &c->ref, e)) == 0)
+                        tr_warnx("task %s was taken by another writer; this run is task %s", was,
+                                 c->ref.id);
+        }
+        if (r == 0) {
+                json_object_put(c->pending);
+                c->pending = NULL;
+        }
+        return r;
 }
 
 /*
@@ -202,7 +250,8 @@ static int write_task(struct run_ctx *c, tr_mutate_fn fn, int transient)
                 return 0;
         if (transient && (store.lock_timeout_ms < 0 || store.lock_timeout_ms > TRANSIENT_LOCK_MS))
                 store.lock_timeout_ms = TRANSIENT_LOCK_MS;
-        if (tr_task_update(&store, &c->ref, fn, &c->report, &e) == 0)
+        if (c->pending ? create_pending(c, fn, &e) == 0
+                       : tr_task_update(&store, &c->ref, fn, &c->report, &e) == 0)
                 return 0;
         if (transient && e.errnum == ETIMEDOUT)
                 return 1;
@@ -759,7 +808,9 @@ int tr_run(const struct tr_run_opts *o)
                         return r == -1 ? TR_EXIT_ERROR : status;
                 }
         }
-        return gate_and_supervise(&c);
+        status = gate_and_supervise(&c);
+        json_object_put(c.pending);
+        return status;
 }
 
 static int run_main(int argc, char **argv, int explicit_run)

@@ -156,7 +156,7 @@ int tr_task_create_at(const struct tr_store *s, const struct tr_task_ref *ref, j
         struct tr_lock lock;
         int r;
 
-        if (s->schema == TR_SCHEMA_PLAIN)
+        if (s->schema == TR_SCHEMA_PLAIN || (flags & TR_CREATE_RESERVED))
                 return write_new(s, ref, task, flags, e);
         if (lock_list(s, &lock, e) == -1)
                 return -1;
@@ -198,8 +198,25 @@ static int create_next_locked(const struct tr_store *s, json_object *task, struc
                           s->dir, CREATE_ATTEMPTS);
 }
 
-int tr_task_create(const struct tr_store *s, json_object *task, struct tr_task_ref *ref,
-                   struct tr_err *e)
+/* Under the list lock: the next id, past every file and the high-water mark, kept in the mark. */
+static int reserve_locked(const struct tr_store *s, struct tr_task_ref *ref, struct tr_err *e)
+{
+        long long max = 0;
+        char id[32];
+
+        if (highest_id(s->dir, &max, e) == -1)
+                return -1;
+        if (max == LLONG_MAX)
+                return tr_err_set(e, ERANGE, "%s: task ids are exhausted", s->dir);
+        snprintf(id, sizeof id, "%lld", ++max);
+        if (tr_store_ref(s, id, ref, e) == -1)
+                return -1;
+        return write_highwatermark(s->dir, max, e);
+}
+
+/* Both ways to a new id take the list lock as Claude does; task NULL: only reserve it. */
+static int allocate(const struct tr_store *s, json_object *task, struct tr_task_ref *ref,
+                    struct tr_err *e)
 {
         struct tr_lock lock;
         int r;
@@ -209,7 +226,18 @@ int tr_task_create(const struct tr_store *s, json_object *task, struct tr_task_r
                                   "--file: a plain task file has no list to allocate in");
         if (lock_list(s, &lock, e) == -1)
                 return -1;
-        r = create_next_locked(s, task, ref, e);
+        r = task ? create_next_locked(s, task, ref, e) : reserve_locked(s, ref, e);
         tr_lock_release(&lock);
         return r;
+}
+
+int tr_task_create(const struct tr_store *s, json_object *task, struct tr_task_ref *ref,
+                   struct tr_err *e)
+{
+        return allocate(s, task, ref, e);
+}
+
+int tr_task_reserve(const struct tr_store *s, struct tr_task_ref *ref, struct tr_err *e)
+{
+        return allocate(s, NULL, ref, e);
 }

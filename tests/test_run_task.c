@@ -89,6 +89,56 @@ Test(run_task, new_task_gets_the_next_id_and_it_is_printed_on_stderr)
         free(err);
 }
 
+/*
+ * A quick command's new task is written once, at its end, under an id
+ * reserved at the start: no task file says "pending" or "running" for a run
+ * that is already over, and .highwatermark keeps the id from anyone else.
+ */
+Test(run_task, a_quick_new_task_is_written_once_with_its_final_record)
+{
+        json_object *t;
+
+        cr_assert_eq(run("\"$TR\" --dir list -- sh -c 'test ! -e list/1.json && "
+                         "test \"$(cat list/.highwatermark)\" = 1'"),
+                     0, "while the command ran the id was reserved and the file not made yet");
+        t = run_task("list/1.json");
+        cr_expect_str_eq(th_get_string(t, "status"), "completed");
+        cr_expect_str_eq(run_meta_str(t, "state"), "completed");
+        json_object_put(t);
+        cr_expect_eq(th_count("list", ".*.tmp.*"), 0, "temp file left");
+}
+
+Test(run_task, a_reserved_id_taken_by_another_writer_moves_the_run_to_a_new_id)
+{
+        const char *theirs = "{\n  \"id\": \"1\",\n  \"subject\": \"theirs\",\n"
+                             "  \"description\": \"\",\n  \"status\": \"pending\",\n"
+                             "  \"blocks\": [],\n  \"blockedBy\": []\n}";
+        char *text, *err;
+        json_object *t;
+
+        th_write_file("theirs.json", theirs);
+        /* The command itself plays a writer that ignores the list lock. */
+        cr_assert_eq(run("\"$TR\" --dir list -- cp theirs.json list/1.json"), 0);
+        text = th_read_file("list/1.json", NULL);
+        cr_expect_str_eq(text, theirs, "the other writer's task must be left as it is");
+        free(text);
+        t = run_task("list/2.json");
+        cr_expect_str_eq(run_meta_str(t, "state"), "completed");
+        json_object_put(t);
+        err = run_stderr();
+        cr_expect(strstr(err, "taskrun: task 1 was taken by another writer; this run is task 2") !=
+                      NULL,
+                  "%s", err);
+        free(err);
+}
+
+Test(run_task, a_new_task_is_in_the_file_while_a_longer_command_runs)
+{
+        cr_assert_eq(run("\"$TR\" --dir list -- sh -c 'i=0; while [ ! -e list/1.json ]; do "
+                         "[ $i -lt 300 ] || exit 9; sleep 0.01; i=$((i+1)); done'"),
+                     0, "the running record of a new task did not appear");
+}
+
 Test(run_task, subject_option_names_a_new_task)
 {
         json_object *t;

@@ -336,3 +336,55 @@ Test(create, create_at_takes_the_list_lock)
         cr_expect_eq(access(ref.path, F_OK), -1);
         json_object_put(t);
 }
+
+Test(create, reserve_moves_the_highwatermark_and_makes_no_file)
+{
+        struct tr_task_ref ref;
+        struct tr_err e = {0};
+
+        cr_assert_eq(tr_task_reserve(&store, &ref, &e), 0, "%s", e.msg);
+        cr_expect_str_eq(ref.id, "1");
+        cr_expect_eq(th_count(tmp, "*.json"), 0, "a reservation makes no task file");
+        char *mark = read_named(".highwatermark");
+        cr_expect_str_eq(mark, "1");
+        free(mark);
+        /* Whoever allocates next, taskrun or Claude, counts the mark and passes it by. */
+        cr_expect_eq(create_one(), 2);
+        expect_clean_dir();
+}
+
+Test(create, a_reserved_id_is_created_later_without_the_list_lock)
+{
+        json_object *t = tr_task_new("later", "");
+        struct tr_task_ref ref;
+        struct tr_err e = {0};
+        char lock[PATH_MAX + 16];
+
+        cr_assert_eq(tr_task_reserve(&store, &ref, &e), 0, "%s", e.msg);
+        /* A list lock held elsewhere, fresh: a reserved id does not wait for it. */
+        path_of(lock, sizeof lock, ".lock.lock");
+        cr_assert_eq(mkdir(lock, 0755), 0);
+        cr_expect_eq(tr_task_create_at(&store, &ref, t, TR_CREATE_RESERVED, &e), 0, "%s", e.msg);
+        rmdir(lock);
+        char *text = read_named("1.json");
+        cr_expect(text != NULL && strstr(text, "\"subject\": \"later\"") != NULL, "%s", text);
+        free(text);
+        json_object_put(t);
+}
+
+Test(create, a_reserved_id_taken_meanwhile_is_not_overwritten)
+{
+        json_object *t = tr_task_new("ours", "");
+        struct tr_task_ref ref;
+        struct tr_err e = {0};
+        const char *theirs = "{\n  \"id\": \"1\",\n  \"subject\": \"theirs\"\n}";
+
+        cr_assert_eq(tr_task_reserve(&store, &ref, &e), 0, "%s", e.msg);
+        write_task_file("1.json", theirs);
+        cr_expect_eq(tr_task_create_at(&store, &ref, t, TR_CREATE_RESERVED, &e), -1);
+        cr_expect_eq(e.errnum, EEXIST);
+        char *text = read_named("1.json");
+        cr_expect_str_eq(text, theirs);
+        free(text);
+        json_object_put(t);
+}

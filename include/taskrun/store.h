@@ -131,7 +131,8 @@ int tr_task_patch(const struct tr_store *s, const struct tr_task_ref *ref, json_
 json_object *tr_task_new(const char *subject, const char *description);
 
 enum {
-        TR_CREATE_ADOPT = 1, /* an existing file with this id is fine: leave it, return 1 */
+        TR_CREATE_ADOPT = 1,    /* an existing file with this id is fine: leave it, return 1 */
+        TR_CREATE_RESERVED = 2, /* ref's id came from tr_task_reserve: no list lock needed */
 };
 
 /*
@@ -150,5 +151,14 @@ int tr_task_create_at(const struct tr_store *s, const struct tr_task_ref *ref, j
  */
 int tr_task_create(const struct tr_store *s, json_object *task, struct tr_task_ref *ref,
                    struct tr_err *e);
+
+/*
+ * Allocate the next id as tr_task_create does, but make no file yet: the id
+ * is reserved by .highwatermark, which Claude and taskrun both count, and the
+ * file comes later from tr_task_create_at(..., TR_CREATE_RESERVED), with the
+ * contents it should have then. A run that ends quickly so writes its task
+ * once. ref receives the id and path.
+ */
+int tr_task_reserve(const struct tr_store *s, struct tr_task_ref *ref, struct tr_err *e);
 
 #endif
