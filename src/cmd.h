@@ -62,6 +62,15 @@ int tr_cmd_read(const char *cmd, const struct tr_store *s, const struct tr_task_
                 json_object **task);
 
 /*
+ * tr_cmd_read, but a task whose file is gone is read from the run archive
+ * when it holds a run of it (the newest): then archive gets the record's path
+ * (else it is ""), and a line on stderr says so.
+ */
+int tr_cmd_read_or_archived(const char *cmd, const struct tr_store *s,
+                            const struct tr_task_ref *ref, json_object **task, char *archive,
+                            size_t n);
+
+/*
  * A --set-meta "key=json" argument into the object meta. The value must be
  * one strict JSON value (RFC 8259, as JSON.parse takes it); a string needs its
  * quotes. null stays a JSON null, which a merge turns into deleting the key.

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive.h"
 #include "cli.h"
 #include "cmd.h"
 
@@ -124,6 +125,30 @@ int tr_cmd_read(const char *cmd, const struct tr_store *s, const struct tr_task_
 
         if (tr_task_read_settled(s, ref, task, &e) == 0)
                 return TR_EXIT_OK;
+        if (e.errnum == ENOENT && s->schema == TR_SCHEMA_CLAUDE)
+                tr_warnx("%s: task %s: not found in %s", cmd, ref->id, s->dir);
+        else
+                tr_warnx("%s: %s", cmd, e.msg);
+        return TR_EXIT_FAIL;
+}
+
+int tr_cmd_read_or_archived(const char *cmd, const struct tr_store *s,
+                            const struct tr_task_ref *ref, json_object **task, char *archive,
+                            size_t n)
+{
+        struct tr_archived a;
+        struct tr_err e;
+
+        archive[0] = '\0';
+        if (tr_task_read_settled(s, ref, task, &e) == 0)
+                return TR_EXIT_OK;
+        if (e.errnum == ENOENT && tr_archive_find(s, ref->id, NULL, &a, NULL) == 1) {
+                *task = a.task;
+                snprintf(archive, n, "%s", a.path);
+                tr_warnx("%s: task %s: its file is gone; shown from taskrun's run archive (%s)",
+                         cmd, ref->id, a.path);
+                return TR_EXIT_OK;
+        }
         if (e.errnum == ENOENT && s->schema == TR_SCHEMA_CLAUDE)
                 tr_warnx("%s: task %s: not found in %s", cmd, ref->id, s->dir);
         else

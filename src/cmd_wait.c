@@ -136,18 +136,28 @@ void tr_wait_done(struct wait_ctx *c, struct waited *w, enum tr_done done,
                 c->status = status_of(c);
 }
 
-/* A missing task: the run archive may know how its last run ended; else it is gone. */
+/*
+ * A missing task: the run archive may know how its run ended; else it is
+ * gone. A run seen alive whose process is still there is not over: its
+ * supervisor archives the end before it exits, and the pidfd wakes us then.
+ */
 static void task_missing(struct wait_ctx *c, struct waited *w, int first)
 {
         struct tr_outcome_view v = {.id = w->ref.id, .word = "gone", .done = 1};
-        json_object *record = NULL;
+        json_object *task;
+        enum tr_done done;
 
         if (c->wait_missing)
                 return;
-        if (tr_wait_from_archive(c, w, &record) == 1) {
-                json_object_put(record);
+        if (tr_wait_from_archive(c, w, &task, &done, &v.word) == 1) {
+                v.block = tr_task_block(task, c->store->schema);
+                v.archived = 1;
+                tr_wait_done(c, w, done, &v);
+                json_object_put(task);
                 return;
         }
+        if (w->pidfd != -1)
+                return;
         v.reason = first ? "no such task, and no record of a run" : "task file deleted";
         if (first && c->store->schema == TR_SCHEMA_CLAUDE)
                 tr_warnx("%s: task %s: not found in %s", CMD, w->ref.id, c->store->dir);
@@ -210,6 +220,9 @@ void tr_wait_check(struct wait_ctx *c, struct waited *w, int first)
                 }
                 return;
         }
+        const char *started = tr_json_str(tr_task_block(task, c->store->schema), "started_at");
+        if (started != NULL)
+                snprintf(w->seen_started, sizeof w->seen_started, "%s", started);
         enum tr_done done = tr_task_done(task, c->store->schema, &word);
         if (done != TR_NOT_DONE) {
                 struct tr_outcome_view v = {.id = w->ref.id,

@@ -15,6 +15,10 @@ enum {
          * back instead of the new one, but never a half-written one. For
          * transient states that a later write supersedes. */
         TR_ATOMIC_LAZY = 2,
+        /* Skip the temp file's fsync too: readers still see the old file or
+         * the new one, whole, but after a power loss the new one may be
+         * empty. For copies whose original was written durably. */
+        TR_ATOMIC_NOSYNC = 4,
 };
 
 /*
