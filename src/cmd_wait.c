@@ -368,12 +368,18 @@ static int run_wait(struct wait_ctx *c, const struct tr_store_opts *so, char **i
         return r;
 }
 
-/* No --timeout: unbounded, except in a shell of Claude Code's Bash tool, whose call is bounded. */
+/*
+ * No --timeout: unbounded, except in a shell of Claude Code's Bash tool, whose
+ * call is bounded. Claude Code 2.1.332: a call's timeout is
+ * $BASH_DEFAULT_TIMEOUT_MS (a positive number), else 120000 ms, unless the
+ * call asks for more, up to $BASH_MAX_TIMEOUT_MS, else 600000 ms. A shell
+ * cannot see what its call asked for, so the default is what it gets.
+ */
 static int64_t default_timeout_ms(void)
 {
         const char *claude = getenv("CLAUDECODE");
         const char *bash = getenv("BASH_DEFAULT_TIMEOUT_MS");
-        long long tool_ms = 120000; /* Claude Code 2.1.336's default Bash timeout */
+        long long tool_ms = 120000; /* Claude Code 2.1.332's default Bash timeout */
         char *end;
 
         if (claude == NULL || strcmp(claude, "1") != 0)
