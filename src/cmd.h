@@ -52,6 +52,13 @@ struct tr_targets {
  */
 int tr_targets_open(const char *cmd, const struct tr_store_opts *o, char **ids, int nids, int max,
                     struct tr_targets *t);
+/*
+ * tr_targets_open for the readers that can answer from the run archive
+ * (show, logs, wait): with gone_ok, a list directory that is not there (a
+ * person removed it) is no error; its tasks then read as missing.
+ */
+int tr_targets_open_ex(const char *cmd, const struct tr_store_opts *o, char **ids, int nids,
+                       int max, int gone_ok, struct tr_targets *t);
 void tr_targets_free(struct tr_targets *t);
 
 /*

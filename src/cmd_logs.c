@@ -342,7 +342,7 @@ static int logs(const struct tr_store_opts *so, long lines, int following, char 
         struct follow f = {.lines = lines, .log_fd = -1};
         json_object *task;
         char archive[PATH_MAX];
-        int r = tr_targets_open(CMD, so, ids, nids, 1, &t);
+        int r = tr_targets_open_ex(CMD, so, ids, nids, 1, 1, &t);
 
         if (r != TR_EXIT_OK)
                 return r;

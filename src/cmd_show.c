@@ -175,7 +175,7 @@ static int show(const struct tr_store_opts *so, int json, char **ids, int nids)
         struct tr_targets t;
         json_object *task;
         char archive[PATH_MAX];
-        int r = tr_targets_open(CMD, so, ids, nids, 1, &t);
+        int r = tr_targets_open_ex(CMD, so, ids, nids, 1, 1, &t);
 
         if (r != TR_EXIT_OK)
                 return r;

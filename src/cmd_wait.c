@@ -333,8 +333,9 @@ static int wait_for(struct wait_ctx *c)
 static int run_wait(struct wait_ctx *c, const struct tr_store_opts *so, char **ids, int nids)
 {
         struct tr_targets t;
-        int r = nids == 0 && so->file == NULL ? tr_wait_running_targets(CMD, so, &t)
-                                              : tr_targets_open(CMD, so, ids, nids, INT_MAX, &t);
+        int r = nids == 0 && so->file == NULL
+                    ? tr_wait_running_targets(CMD, so, &t)
+                    : tr_targets_open_ex(CMD, so, ids, nids, INT_MAX, 1, &t);
 
         if (r != TR_EXIT_OK)
                 return r;
