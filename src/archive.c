@@ -11,6 +11,7 @@
 #include "archive.h"
 #include "taskrun/atomic.h"
 #include "taskrun/clock.h"
+#include "taskrun/path.h"
 #include "task_view.h"
 
 #define KEY_NAME_MAX 64 /* characters of the list's name in its archive directory's name */
@@ -92,23 +93,6 @@ static void run_key(json_object *block, char *buf, size_t n)
         snprintf(o, n - (size_t)(o - buf), "-%lld", (long long)pid);
 }
 
-/* mkdir -p path. */
-static int mkdir_p(const char *path)
-{
-        char tmp[PATH_MAX];
-
-        snprintf(tmp, sizeof tmp, "%s", path);
-        for (char *p = tmp + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(tmp, 0700) == -1 && errno != EEXIST)
-                        return -1;
-                *p = '/';
-        }
-        return mkdir(tmp, 0700) == -1 && errno != EEXIST ? -1 : 0;
-}
-
 /*
  * A detached run's log, kept by a hard link beside the record: a person who
  * removes the whole list directory removes the log there, not this one. The
@@ -175,7 +159,7 @@ int tr_archive_put(const struct tr_store *s, const char *id, json_object *task, 
                 return tr_err_sys(e, ENAMETOOLONG, "%s", dir);
         }
         snprintf(path, sizeof path, "%s.json", stem);
-        if (access(dir, F_OK) == -1 && mkdir_p(dir) == -1) {
+        if (access(dir, F_OK) == -1 && tr_mkdir_p(dir, 0700) == -1) {
                 json_object_put(copy);
                 return tr_err_sys(e, errno, "%s", dir);
         }

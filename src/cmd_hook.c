@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +31,7 @@
 #include "cli.h"
 #include "cmd.h"
 #include "taskrun/atomic.h"
+#include "taskrun/path.h"
 
 #define CMD "hook"
 #define INPUT_MAX (16 * 1024 * 1024)
@@ -210,7 +210,7 @@ static int marker_write(const char *path, int64_t ns, struct tr_err *e)
                 return -1;
         snprintf(dir, sizeof dir, "%s", path);
         *strrchr(dir, '/') = '\0';
-        if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+        if (tr_mkdir_p(dir, 0700) == -1)
                 return tr_err_sys(e, errno, "%s", dir);
         return tr_atomic_write(path, text, (size_t)len, 0600, TR_ATOMIC_LAZY, e);
 }
