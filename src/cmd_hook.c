@@ -71,7 +71,7 @@ static void usage(FILE *f)
               "archive, so runs whose task files Claude Code already deleted are told too.\n"
               "contrib/claude/ (installed in share/taskrun/claude) has the settings.\n"
               "\n"
-              "         --all                    every run, not only detached (--detach) ones:\n"
+              "         --all                    every run, not only detached (-d) ones:\n"
               "                                  a run in the agent's own shell was seen\n"
               "         -h, --help               this help\n",
               f);
