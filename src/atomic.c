@@ -23,9 +23,9 @@
 #include "taskrun/fdio.h"
 #include "taskrun/path.h"
 
-/* Write data to a fresh temp file named ".BASE.tmp.XXXXXX" and fsync it. */
+/* Write data to a fresh temp file named ".BASE.tmp.XXXXXX" and fsync it (if durable). */
 static int write_temp(const char *dir, const char *base, const void *data, size_t len, mode_t mode,
-                      char *tmp, size_t tsz, struct tr_err *e)
+                      int durable, char *tmp, size_t tsz, struct tr_err *e)
 {
         int fd;
 
@@ -35,7 +35,8 @@ static int write_temp(const char *dir, const char *base, const void *data, size_
         fd = mkostemp(tmp, O_CLOEXEC);
         if (fd == -1)
                 return tr_err_sys(e, errno, "%s: cannot create temp file", dir);
-        if (fchmod(fd, mode) == -1 || tr_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+        if (fchmod(fd, mode) == -1 || tr_write_all(fd, data, len) == -1 ||
+            (durable && fsync(fd) == -1)) {
                 int saved = errno;
                 close(fd);
                 unlink(tmp);
@@ -71,7 +72,8 @@ int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
         /* A new file gets the mode open(2) would give it; a replacement keeps the exact mode. */
         if (excl)
                 mode &= ~current_umask();
-        if (write_temp(dir, base, data, len, mode, tmp, sizeof tmp, e) == -1)
+        if (write_temp(dir, base, data, len, mode, !(flags & TR_ATOMIC_NOSYNC), tmp, sizeof tmp,
+                       e) == -1)
                 return -1;
         /* link(2) refuses an existing target; rename(2) replaces it atomically. */
         r = excl ? link(tmp, path) : rename(tmp, path);

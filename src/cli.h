@@ -19,6 +19,9 @@ int tr_cmd_wait(int argc, char **argv);
 int tr_cmd_reap(int argc, char **argv);
 int tr_cmd_kill(int argc, char **argv);
 int tr_cmd_logs(int argc, char **argv);
+int tr_cmd_lists(int argc, char **argv);
+int tr_cmd_gc(int argc, char **argv);
+int tr_cmd_hook(int argc, char **argv);
 
 /*
  * "taskrun: new task list 'NAME' in DIR" on stderr when tr_store_open has

@@ -52,6 +52,13 @@ struct tr_targets {
  */
 int tr_targets_open(const char *cmd, const struct tr_store_opts *o, char **ids, int nids, int max,
                     struct tr_targets *t);
+/*
+ * tr_targets_open for the readers that can answer from the run archive
+ * (show, logs, wait): with gone_ok, a list directory that is not there (a
+ * person removed it) is no error; its tasks then read as missing.
+ */
+int tr_targets_open_ex(const char *cmd, const struct tr_store_opts *o, char **ids, int nids,
+                       int max, int gone_ok, struct tr_targets *t);
 void tr_targets_free(struct tr_targets *t);
 
 /*
@@ -60,6 +67,15 @@ void tr_targets_free(struct tr_targets *t);
  */
 int tr_cmd_read(const char *cmd, const struct tr_store *s, const struct tr_task_ref *ref,
                 json_object **task);
+
+/*
+ * tr_cmd_read, but a task whose file is gone is read from the run archive
+ * when it holds a run of it (the newest): then archive gets the record's path
+ * (else it is ""), and a line on stderr says so.
+ */
+int tr_cmd_read_or_archived(const char *cmd, const struct tr_store *s,
+                            const struct tr_task_ref *ref, json_object **task, char *archive,
+                            size_t n);
 
 /*
  * A --set-meta "key=json" argument into the object meta. The value must be

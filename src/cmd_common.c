@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive.h"
 #include "cli.h"
 #include "cmd.h"
 
@@ -30,8 +31,9 @@ void tr_note_new_list(const struct tr_store *s, int quiet)
         tr_warnx("new task list '%s' in %s", s->list, s->dir);
 }
 
-int tr_cmd_open(const char *cmd, const struct tr_store_opts *o, int create, struct tr_store *s,
-                struct tr_task_ref *file_ref)
+/* tr_cmd_open; with gone_ok, a list directory that is not there is no error. */
+static int cmd_open(const char *cmd, const struct tr_store_opts *o, int create, int gone_ok,
+                    struct tr_store *s, struct tr_task_ref *file_ref)
 {
         struct tr_err e;
 
@@ -39,9 +41,17 @@ int tr_cmd_open(const char *cmd, const struct tr_store_opts *o, int create, stru
                 tr_note_new_list(s, 0);
                 return TR_EXIT_OK;
         }
+        if (gone_ok && e.errnum == ENOENT && s->dir[0] != '\0')
+                return TR_EXIT_OK;
         tr_warnx("%s: %s", cmd, e.msg);
         /* EINVAL: the options name no usable store (no list given, bad name, --file here). */
         return e.errnum == EINVAL ? TR_EXIT_USAGE : TR_EXIT_FAIL;
+}
+
+int tr_cmd_open(const char *cmd, const struct tr_store_opts *o, int create, struct tr_store *s,
+                struct tr_task_ref *file_ref)
+{
+        return cmd_open(cmd, o, create, 0, s, file_ref);
 }
 
 int tr_cmd_open_list(const char *cmd, const struct tr_store_opts *o, struct tr_store *s,
@@ -79,6 +89,12 @@ static int check_count(const char *cmd, const struct tr_store_opts *o, int nids,
 int tr_targets_open(const char *cmd, const struct tr_store_opts *o, char **ids, int nids, int max,
                     struct tr_targets *t)
 {
+        return tr_targets_open_ex(cmd, o, ids, nids, max, 0, t);
+}
+
+int tr_targets_open_ex(const char *cmd, const struct tr_store_opts *o, char **ids, int nids,
+                       int max, int gone_ok, struct tr_targets *t)
+{
         struct tr_task_ref file_ref;
         struct tr_err e;
         int r;
@@ -92,7 +108,7 @@ int tr_targets_open(const char *cmd, const struct tr_store_opts *o, char **ids, 
                         tr_warnx("%s: %s", cmd, e.msg);
                         return TR_EXIT_USAGE;
                 }
-        if ((r = tr_cmd_open(cmd, o, 0, &t->store, &file_ref)) != TR_EXIT_OK)
+        if ((r = cmd_open(cmd, o, 0, gone_ok, &t->store, &file_ref)) != TR_EXIT_OK)
                 return r;
         t->refs = calloc(nids > 0 ? (size_t)nids : 1, sizeof *t->refs);
         if (t->refs == NULL) {
@@ -124,6 +140,30 @@ int tr_cmd_read(const char *cmd, const struct tr_store *s, const struct tr_task_
 
         if (tr_task_read_settled(s, ref, task, &e) == 0)
                 return TR_EXIT_OK;
+        if (e.errnum == ENOENT && s->schema == TR_SCHEMA_CLAUDE)
+                tr_warnx("%s: task %s: not found in %s", cmd, ref->id, s->dir);
+        else
+                tr_warnx("%s: %s", cmd, e.msg);
+        return TR_EXIT_FAIL;
+}
+
+int tr_cmd_read_or_archived(const char *cmd, const struct tr_store *s,
+                            const struct tr_task_ref *ref, json_object **task, char *archive,
+                            size_t n)
+{
+        struct tr_archived a;
+        struct tr_err e;
+
+        archive[0] = '\0';
+        if (tr_task_read_settled(s, ref, task, &e) == 0)
+                return TR_EXIT_OK;
+        if (e.errnum == ENOENT && tr_archive_find(s, ref->id, NULL, &a, NULL) == 1) {
+                *task = a.task;
+                snprintf(archive, n, "%s", a.path);
+                tr_warnx("%s: task %s: its file is gone; shown from taskrun's run archive (%s)",
+                         cmd, ref->id, a.path);
+                return TR_EXIT_OK;
+        }
         if (e.errnum == ENOENT && s->schema == TR_SCHEMA_CLAUDE)
                 tr_warnx("%s: task %s: not found in %s", cmd, ref->id, s->dir);
         else

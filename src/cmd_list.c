@@ -11,11 +11,12 @@
 #define SUBJECT_CHARS 40
 #define LAST_LINE_CHARS 60
 
-enum { OPT_JSON = TR_OPT_FIRST_FREE, OPT_STATUS };
+enum { OPT_JSON = TR_OPT_FIRST_FREE, OPT_STATUS, OPT_STATE };
 
 static const struct option list_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"status", required_argument, NULL, OPT_STATUS},
+    {"state", required_argument, NULL, OPT_STATE},
     {"help", no_argument, NULL, 'h'},
     TR_STORE_LONGOPTS,
     {NULL, 0, NULL, 0},
@@ -25,12 +26,14 @@ struct list_opts {
         int json;
         const char **statuses; /* --status values; n_statuses of them */
         int n_statuses;
+        const char **states; /* --state values; n_states of them */
+        int n_states;
         struct tr_store_opts store;
 };
 
 static void usage(FILE *f)
 {
-        fputs("usage: taskrun list [--json] [--status STATUS]... [options]\n"
+        fputs("usage: taskrun list [--json] [--status STATUS]... [--state STATE]... [options]\n"
               "\n"
               "List the tasks of a list sorted by id (numeric ids in numeric order, then\n"
               "the others), as a table: ID, STATUS, STATE (of the last run), DURATION,\n"
@@ -45,6 +48,12 @@ static void usage(FILE *f)
               "                                  in table order; a run whose process is gone\n"
               "                                  shows state lost, as reap would write it\n"
               "         --status STATUS          only tasks with this status (repeatable)\n"
+              "         --state STATE            only tasks whose last run is in this state\n"
+              "                                  (metadata.taskrun.state, as shown: a run\n"
+              "                                  whose process is gone is lost): running,\n"
+              "                                  stopped, completed, failed, timed_out,\n"
+              "                                  killed, lost, waiting, queued or skipped\n"
+              "                                  (repeatable)\n"
               "         -h, --help               this help\n",
               f);
         tr_cmd_store_usage(f);
@@ -54,16 +63,38 @@ static void usage(FILE *f)
               f);
 }
 
-static int wanted(const struct list_opts *o, json_object *task)
-{
-        const char *status = tr_json_str(task, "status");
+/* The states taskrun records in metadata.taskrun.state. */
+static const char *const known_states[] = {"running", "stopped", "completed", "failed", "timed_out",
+                                           "killed",  "lost",    "waiting",   "queued", "skipped"};
 
-        if (o->n_statuses == 0)
+static int check_state(const char *state)
+{
+        for (size_t i = 0; i < sizeof known_states / sizeof known_states[0]; i++)
+                if (strcmp(state, known_states[i]) == 0)
+                        return 0;
+        tr_warnx("%s: --state: unknown state '%s' (running, stopped, completed, failed, "
+                 "timed_out, killed, lost, waiting, queued, skipped)",
+                 CMD, state);
+        return -1;
+}
+
+/* value is one of the n values; with none given, anything is. */
+static int one_of(const char *value, const char **values, int n)
+{
+        if (n == 0)
                 return 1;
-        for (int i = 0; i < o->n_statuses && status != NULL; i++)
-                if (strcmp(status, o->statuses[i]) == 0)
+        for (int i = 0; i < n && value != NULL; i++)
+                if (strcmp(value, values[i]) == 0)
                         return 1;
         return 0;
+}
+
+static int wanted(const struct list_opts *o, const struct tr_store *s, json_object *task)
+{
+        const char *state = tr_json_str(tr_task_block(task, s->schema), "state");
+
+        return one_of(tr_json_str(task, "status"), o->statuses, o->n_statuses) &&
+               one_of(state, o->states, o->n_states);
 }
 
 /* A cell padded to width characters (not bytes), then two spaces. */
@@ -99,10 +130,10 @@ static void print_table(const struct list_opts *o, const struct tr_store *s,
         int id_width = 2, header = 0;
 
         for (size_t i = 0; i < l->n; i++)
-                if (wanted(o, l->v[i].task) && (int)strlen(l->v[i].ref.id) > id_width)
+                if (wanted(o, s, l->v[i].task) && (int)strlen(l->v[i].ref.id) > id_width)
                         id_width = (int)strlen(l->v[i].ref.id);
         for (size_t i = 0; i < l->n; i++) {
-                if (!wanted(o, l->v[i].task))
+                if (!wanted(o, s, l->v[i].task))
                         continue;
                 if (!header++)
                         printf("%-*s  %-11s  %-9s  %8s  %-*s  %s\n", id_width, "ID", "STATUS",
@@ -111,12 +142,13 @@ static void print_table(const struct list_opts *o, const struct tr_store *s,
         }
 }
 
-static void print_json(const struct list_opts *o, const struct tr_task_list *l)
+static void print_json(const struct list_opts *o, const struct tr_store *s,
+                       const struct tr_task_list *l)
 {
         json_object *array = json_object_new_array();
 
         for (size_t i = 0; i < l->n; i++)
-                if (wanted(o, l->v[i].task))
+                if (wanted(o, s, l->v[i].task))
                         json_object_array_add(array, json_object_get(l->v[i].task));
         printf("%s\n", tr_task_format(array));
         json_object_put(array);
@@ -154,7 +186,7 @@ static int list(const struct list_opts *o)
         }
         judge_all(&s, &l);
         if (o->json)
-                print_json(o, &l);
+                print_json(o, &s, &l);
         else
                 print_table(o, &s, &l);
         tr_list_free(&l);
@@ -182,6 +214,10 @@ static int parse(int argc, char **argv, struct list_opts *o, int *done)
                         o->json = 1;
                 else if (c == OPT_STATUS)
                         o->statuses[o->n_statuses++] = optarg;
+                else if (c == OPT_STATE && check_state(optarg) == -1)
+                        return tr_cmd_usage_error(CMD);
+                else if (c == OPT_STATE)
+                        o->states[o->n_states++] = optarg;
                 else if (c == '?' || tr_store_opt(&o->store, c, optarg) != 1)
                         return tr_cmd_usage_error(CMD);
         }
@@ -197,7 +233,11 @@ int tr_cmd_list(int argc, char **argv)
         struct list_opts o = {.store = {.lock_timeout_ms = -1}};
         int done, r;
 
-        if ((o.statuses = calloc((size_t)argc + 1, sizeof *o.statuses)) == NULL) {
+        o.statuses = calloc((size_t)argc + 1, sizeof *o.statuses);
+        o.states = calloc((size_t)argc + 1, sizeof *o.states);
+        if (o.statuses == NULL || o.states == NULL) {
+                free(o.statuses);
+                free(o.states);
                 tr_warnx("%s: out of memory", CMD);
                 return TR_EXIT_FAIL;
         }
@@ -205,5 +245,6 @@ int tr_cmd_list(int argc, char **argv)
         if (r == TR_EXIT_OK && !done)
                 r = list(&o);
         free(o.statuses);
+        free(o.states);
         return r;
 }

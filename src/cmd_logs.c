@@ -53,7 +53,8 @@ static void usage(FILE *f)
               "\n"
               "Print the output of task ID's run: the log of a detached run (from its\n"
               "header line to its footer), or else the output tail the task recorded when\n"
-              "the run ended.\n"
+              "the run ended. A task whose file is gone is read from taskrun's run archive\n"
+              "(which keeps a detached run's log by a hard link), saying so on stderr.\n"
               "\n"
               "         -f, --follow             print output as it comes until the run ends,\n"
               "                                  then exit with the run's exit status\n"
@@ -83,11 +84,11 @@ static int run_status(json_object *task, enum tr_schema schema)
         return tr_task_done(task, schema, &word) == TR_DONE_OK ? TR_EXIT_OK : TR_EXIT_FAIL;
 }
 
-/* Offset of the start of the last `lines` lines of fd, reading back from its end. */
-static off_t last_lines_offset(int fd, off_t from, long lines)
+/* Offset of the start of the last `lines` lines of fd before upto (< 0: its end). */
+static off_t last_lines_offset(int fd, off_t from, off_t upto, long lines)
 {
         char buf[COPY_CHUNK];
-        off_t end = lseek(fd, 0, SEEK_END), pos = end;
+        off_t end = upto >= 0 ? upto : lseek(fd, 0, SEEK_END), pos = end;
         long seen = 0;
         int first = 1;
 
@@ -108,23 +109,37 @@ static off_t last_lines_offset(int fd, off_t from, long lines)
         return from;
 }
 
-/* Copy what fd holds from its offset on to stdout. */
-static int copy_out(int fd)
+/* Copy what fd holds from its offset on to stdout, up to offset end (< 0: to its end). */
+static int copy_upto(int fd, off_t end)
 {
         char buf[COPY_CHUNK];
+        off_t at = lseek(fd, 0, SEEK_CUR);
         ssize_t n;
 
-        while ((n = read(fd, buf, sizeof buf)) > 0)
+        for (;;) {
+                size_t want = sizeof buf;
+                if (end >= 0 && at >= 0)
+                        want = end <= at ? 0 : end - at < (off_t)want ? (size_t)(end - at) : want;
+                if (want == 0)
+                        return 0;
+                if ((n = read(fd, buf, want)) <= 0)
+                        return n == -1 && errno != EINTR ? -1 : 0;
+                at += n;
                 if (tr_write_all(STDOUT_FILENO, buf, (size_t)n) == -1)
                         return -1;
-        return n == -1 && errno != EINTR ? -1 : 0;
+        }
+}
+
+static int copy_out(int fd)
+{
+        return copy_upto(fd, -1);
 }
 
 /* Open the run's log at the run's own part (log_offset on), the last `lines` if asked. */
 static int open_log(json_object *block, long lines, int *fd)
 {
         const char *path = tr_json_str(block, "log");
-        int64_t from = 0;
+        int64_t from = 0, upto = -1;
         off_t at;
 
         *fd = -1;
@@ -136,7 +151,9 @@ static int open_log(json_object *block, long lines, int *fd)
         }
         if (tr_json_int(block, "log_offset", &from) == -1 || from < 0)
                 from = 0;
-        at = lines > 0 ? last_lines_offset(*fd, (off_t)from, lines) : (off_t)from;
+        if (tr_json_int(block, "log_end", &upto) == -1)
+                upto = -1; /* an archived run: its part ends there */
+        at = lines > 0 ? last_lines_offset(*fd, (off_t)from, (off_t)upto, lines) : (off_t)from;
         lseek(*fd, at, SEEK_SET);
         return 0;
 }
@@ -275,7 +292,27 @@ static int follow(struct follow *f, json_object *task)
         return f->status == -1 ? TR_EXIT_FAIL : f->status;
 }
 
-static int show_logs(struct follow *f, json_object *task, int following)
+/*
+ * An archived run is over: its part of the log (up to log_end: a rerun
+ * appends to the same file) or its tail; with -f, then its status.
+ */
+static int show_archived(struct follow *f, json_object *task, int following)
+{
+        json_object *block = tr_task_block(task, f->store->schema);
+        int64_t end = -1;
+        int r = TR_EXIT_OK;
+
+        if (f->log_fd >= 0) {
+                if (tr_json_int(block, "log_end", &end) == -1)
+                        end = -1;
+                r = copy_upto(f->log_fd, (off_t)end) == 0 ? TR_EXIT_OK : TR_EXIT_FAIL;
+        } else {
+                print_tail(block, f->lines);
+        }
+        return following && r == TR_EXIT_OK ? run_status(task, f->store->schema) : r;
+}
+
+static int show_logs(struct follow *f, json_object *task, int following, int archived)
 {
         json_object *block = tr_task_block(task, f->store->schema);
         int r = TR_EXIT_OK;
@@ -286,7 +323,9 @@ static int show_logs(struct follow *f, json_object *task, int following)
         }
         if (open_log(block, f->lines, &f->log_fd) == -1)
                 return TR_EXIT_FAIL;
-        if (following)
+        if (archived)
+                r = show_archived(f, task, following);
+        else if (following)
                 r = follow(f, task);
         else if (f->log_fd >= 0)
                 r = copy_out(f->log_fd) == 0 ? TR_EXIT_OK : TR_EXIT_FAIL;
@@ -302,14 +341,16 @@ static int logs(const struct tr_store_opts *so, long lines, int following, char 
         struct tr_targets t;
         struct follow f = {.lines = lines, .log_fd = -1};
         json_object *task;
-        int r = tr_targets_open(CMD, so, ids, nids, 1, &t);
+        char archive[PATH_MAX];
+        int r = tr_targets_open_ex(CMD, so, ids, nids, 1, 1, &t);
 
         if (r != TR_EXIT_OK)
                 return r;
         f.store = &t.store;
         f.ref = &t.refs[0];
-        if ((r = tr_cmd_read(CMD, &t.store, &t.refs[0], &task)) == TR_EXIT_OK) {
-                r = show_logs(&f, task, following);
+        if ((r = tr_cmd_read_or_archived(CMD, &t.store, &t.refs[0], &task, archive,
+                                         sizeof archive)) == TR_EXIT_OK) {
+                r = show_logs(&f, task, following, archive[0] != '\0');
                 json_object_put(task);
         }
         if (fflush(stdout) == EOF || ferror(stdout)) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "taskrun/atomic.h"
+#include "archive.h"
 #include "cli.h"
 #include "cmd.h"
 #include "taskrun/procinfo.h"
@@ -35,6 +36,7 @@ struct lost_mark {
         const struct reap_ctx *c;
         char now[TR_ISO8601_LEN];
         char why[256];
+        json_object *final; /* the task as marked, for the run archive */
 };
 
 static void usage(FILE *f)
@@ -82,10 +84,14 @@ static int mark_lost(json_object *task, void *arg, struct tr_err *e)
         json_object_object_add(block, "state", json_object_new_string("lost"));
         json_object_object_add(block, "ended_at", json_object_new_string(m->now));
         json_object_object_add(block, "error", json_object_new_string(m->why));
-        if (m->c->store->schema == TR_SCHEMA_PLAIN)
+        if (m->c->store->schema == TR_SCHEMA_PLAIN) {
                 json_object_object_add(task, "status", json_object_new_string("failed"));
-        else
+        } else {
                 note_lost(task, block, m);
+                tr_report_active_form_end(task, "lost");
+        }
+        json_object_put(m->final); /* a retry after a concurrent replace: the last one counts */
+        m->final = json_object_get(task);
         return 0;
 }
 
@@ -101,10 +107,14 @@ static void reap_lost(struct reap_ctx *c, const struct tr_task_ref *ref, const c
         tr_iso8601_now(m.now);
         if (tr_task_update(c->store, ref, mark_lost, &m, &e) == 0) {
                 printf("%s: lost (%s)\n", ref->id, m.why);
+                /* Its supervisor will never archive this run: the lost record is its end. */
+                if (tr_archive_put(c->store, ref->id, m.final, &e) == -1)
+                        tr_warnx("%s: run archive: %s", CMD, e.msg);
         } else if (e.errnum != ECANCELED && e.errnum != ENOENT) {
                 tr_warnx("%s: task %s: %s", CMD, ref->id, e.msg);
                 c->status = TR_EXIT_FAIL;
         }
+        json_object_put(m.final);
 }
 
 static void reap_task(struct reap_ctx *c, const struct tr_task_ref *ref, json_object *task)

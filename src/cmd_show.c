@@ -29,14 +29,18 @@ static void usage(FILE *f)
               "signal, duration, start and end, command, last output line, owner,\n"
               "dependencies and description. Absent fields are left out. A task that\n"
               "says running although its process is gone shows as lost (with the\n"
-              "reason as error), as reap would write it; nothing is written.\n"
+              "reason as error), as reap would write it; nothing is written. A task\n"
+              "whose file is gone (Claude Code deletes a list's files once all its tasks\n"
+              "are completed) is shown from taskrun's run archive, which says so on\n"
+              "stderr and as metadata.taskrun.archive.\n"
               "\n"
               "         --json                   the task's JSON as stored (Claude's format,\n"
               "                                  two-space indent), a newline, nothing else\n"
               "         -h, --help               this help\n",
               f);
         tr_cmd_store_usage(f);
-        fputs("\nexit status: 0 shown; 1 task not found, corrupt or unreadable; 2 usage error.\n",
+        fputs("\nexit status: 0 shown; 1 task not found (nor archived), corrupt or unreadable;\n"
+              "2 usage error.\n",
               f);
 }
 
@@ -116,6 +120,7 @@ static void run_fields(json_object *block)
                 field("pid:", where);
         }
         field("log:", tr_json_str(block, "log"));
+        field("archive:", tr_json_str(block, "archive"));
         field("last line:", tr_json_str(block, "last_line"));
         field("error:", tr_json_str(block, "error"));
 }
@@ -156,18 +161,30 @@ static void show_human(const struct tr_store *s, const struct tr_task_ref *ref, 
         description(tr_json_str(task, "description"));
 }
 
+/* A task read from the run archive says so: metadata.taskrun.archive is the record's path. */
+static void mark_archived(json_object *task, enum tr_schema schema, const char *archive)
+{
+        json_object *block = tr_task_block(task, schema);
+
+        if (*archive != '\0' && block != NULL)
+                json_object_object_add(block, "archive", json_object_new_string(archive));
+}
+
 static int show(const struct tr_store_opts *so, int json, char **ids, int nids)
 {
         struct tr_targets t;
         json_object *task;
-        int r = tr_targets_open(CMD, so, ids, nids, 1, &t);
+        char archive[PATH_MAX];
+        int r = tr_targets_open_ex(CMD, so, ids, nids, 1, 1, &t);
 
         if (r != TR_EXIT_OK)
                 return r;
-        if ((r = tr_cmd_read(CMD, &t.store, &t.refs[0], &task)) == TR_EXIT_OK) {
+        if ((r = tr_cmd_read_or_archived(CMD, &t.store, &t.refs[0], &task, archive,
+                                         sizeof archive)) == TR_EXIT_OK) {
                 struct tr_here here;
                 tr_here_init(&here);
                 tr_task_judge(task, t.store.schema, &here); /* a dead record shows as lost */
+                mark_archived(task, t.store.schema, archive);
                 if (json)
                         printf("%s\n", tr_task_format(task));
                 else

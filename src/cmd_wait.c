@@ -136,18 +136,28 @@ void tr_wait_done(struct wait_ctx *c, struct waited *w, enum tr_done done,
                 c->status = status_of(c);
 }
 
-/* A missing task: the run archive may know how its last run ended; else it is gone. */
+/*
+ * A missing task: the run archive may know how its run ended; else it is
+ * gone. A run seen alive whose process is still there is not over: its
+ * supervisor archives the end before it exits, and the pidfd wakes us then.
+ */
 static void task_missing(struct wait_ctx *c, struct waited *w, int first)
 {
         struct tr_outcome_view v = {.id = w->ref.id, .word = "gone", .done = 1};
-        json_object *record = NULL;
+        json_object *task;
+        enum tr_done done;
 
         if (c->wait_missing)
                 return;
-        if (tr_wait_from_archive(c, w, &record) == 1) {
-                json_object_put(record);
+        if (tr_wait_from_archive(c, w, &task, &done, &v.word) == 1) {
+                v.block = tr_task_block(task, c->store->schema);
+                v.archived = 1;
+                tr_wait_done(c, w, done, &v);
+                json_object_put(task);
                 return;
         }
+        if (w->pidfd != -1)
+                return;
         v.reason = first ? "no such task, and no record of a run" : "task file deleted";
         if (first && c->store->schema == TR_SCHEMA_CLAUDE)
                 tr_warnx("%s: task %s: not found in %s", CMD, w->ref.id, c->store->dir);
@@ -210,6 +220,9 @@ void tr_wait_check(struct wait_ctx *c, struct waited *w, int first)
                 }
                 return;
         }
+        const char *started = tr_json_str(tr_task_block(task, c->store->schema), "started_at");
+        if (started != NULL)
+                snprintf(w->seen_started, sizeof w->seen_started, "%s", started);
         enum tr_done done = tr_task_done(task, c->store->schema, &word);
         if (done != TR_NOT_DONE) {
                 struct tr_outcome_view v = {.id = w->ref.id,
@@ -320,8 +333,9 @@ static int wait_for(struct wait_ctx *c)
 static int run_wait(struct wait_ctx *c, const struct tr_store_opts *so, char **ids, int nids)
 {
         struct tr_targets t;
-        int r = nids == 0 && so->file == NULL ? tr_wait_running_targets(CMD, so, &t)
-                                              : tr_targets_open(CMD, so, ids, nids, INT_MAX, &t);
+        int r = nids == 0 && so->file == NULL
+                    ? tr_wait_running_targets(CMD, so, &t)
+                    : tr_targets_open_ex(CMD, so, ids, nids, INT_MAX, 1, &t);
 
         if (r != TR_EXIT_OK)
                 return r;
@@ -355,12 +369,18 @@ static int run_wait(struct wait_ctx *c, const struct tr_store_opts *so, char **i
         return r;
 }
 
-/* No --timeout: unbounded, except in a shell of Claude Code's Bash tool, whose call is bounded. */
+/*
+ * No --timeout: unbounded, except in a shell of Claude Code's Bash tool, whose
+ * call is bounded. Claude Code 2.1.332: a call's timeout is
+ * $BASH_DEFAULT_TIMEOUT_MS (a positive number), else 120000 ms, unless the
+ * call asks for more, up to $BASH_MAX_TIMEOUT_MS, else 600000 ms. A shell
+ * cannot see what its call asked for, so the default is what it gets.
+ */
 static int64_t default_timeout_ms(void)
 {
         const char *claude = getenv("CLAUDECODE");
         const char *bash = getenv("BASH_DEFAULT_TIMEOUT_MS");
-        long long tool_ms = 120000; /* Claude Code 2.1.336's default Bash timeout */
+        long long tool_ms = 120000; /* Claude Code 2.1.332's default Bash timeout */
         char *end;
 
         if (claude == NULL || strcmp(claude, "1") != 0)

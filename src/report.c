@@ -108,11 +108,31 @@ static void running_form(char *const *argv, char *buf, size_t n)
         free(cmd);
 }
 
-/* The activeForm an earlier run of taskrun set, from the argv it recorded. */
-static int form_is_ours(const char *form, json_object *task)
+/*
+ * What activeForm says once a run has ended, before the command: Claude Code
+ * (2.1.332) shows an in_progress task's activeForm as the spinner's text, and
+ * a failed run's task stays in_progress, so "Running make" would spin for
+ * work that has ended. A completed task's activeForm is not shown: ours goes.
+ */
+static const char *ended_prefix(const char *state)
+{
+        static const struct {
+                const char *state, *prefix;
+        } forms[] = {{"failed", "Failed: "},
+                     {"timed_out", "Timed out: "},
+                     {"killed", "Killed: "},
+                     {"lost", "Lost: "}};
+
+        for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+                if (state != NULL && strcmp(state, forms[i].state) == 0)
+                        return forms[i].prefix;
+        return NULL;
+}
+
+/* The recorded argv of the task's last run, as running_form takes it; 0 if none. */
+static size_t recorded_argv(json_object *task, char **args, size_t max)
 {
         json_object *argv = NULL, *meta, *block;
-        char *args[64], ours[160];
         size_t n = 0;
 
         if (json_object_object_get_ex(task, "metadata", &meta) &&
@@ -120,13 +140,33 @@ static int form_is_ours(const char *form, json_object *task)
                 json_object_object_get_ex(block, "argv", &argv);
         if (argv == NULL || !json_object_is_type(argv, json_type_array))
                 return 0;
-        for (; n < json_object_array_length(argv) && n < 63; n++)
+        for (; n < json_object_array_length(argv) && n < max - 1; n++)
                 args[n] = (char *)json_object_get_string(json_object_array_get_idx(argv, n));
         args[n] = NULL;
-        if (n == 0)
+        return n;
+}
+
+/* The activeForm an earlier run of taskrun set (running or ended), from the argv it recorded. */
+static int form_is_ours(const char *form, json_object *task)
+{
+        static const char *const states[] = {"failed", "timed_out", "killed", "lost"};
+        char *args[64], ours[160], *cmd;
+        int mine;
+
+        if (recorded_argv(task, args, 64) == 0)
                 return 0;
         running_form(args, ours, sizeof ours);
-        return strcmp(form, ours) == 0;
+        if (strcmp(form, ours) == 0)
+                return 1;
+        if ((cmd = tr_argv_join(args, 120)) == NULL)
+                return 0;
+        mine = 0;
+        for (size_t i = 0; i < sizeof states / sizeof states[0] && !mine; i++) {
+                snprintf(ours, sizeof ours, "%s%s", ended_prefix(states[i]), cmd);
+                mine = strcmp(form, ours) == 0;
+        }
+        free(cmd);
+        return mine;
 }
 
 /* "Running make -j8", unless someone else chose the words: then theirs stay. */
@@ -141,6 +181,28 @@ static void set_active_form(json_object *task, char *const *argv)
                 return;
         running_form(argv, form, sizeof form);
         set_str(task, "activeForm", form);
+}
+
+void tr_report_active_form_end(json_object *task, const char *state)
+{
+        json_object *cur;
+        const char *prefix = ended_prefix(state);
+        char *args[64], *cmd, form[160];
+
+        if (!json_object_object_get_ex(task, "activeForm", &cur) ||
+            !json_object_is_type(cur, json_type_string) ||
+            !form_is_ours(json_object_get_string(cur), task))
+                return;
+        if (prefix == NULL) {
+                json_object_object_del(task, "activeForm");
+                return;
+        }
+        recorded_argv(task, args, 64);
+        if ((cmd = tr_argv_join(args, 120)) == NULL)
+                return;
+        snprintf(form, sizeof form, "%s%s", prefix, cmd);
+        set_str(task, "activeForm", form);
+        free(cmd);
 }
 
 int tr_report_start(json_object *task, void *arg, struct tr_err *e)
@@ -304,6 +366,8 @@ int tr_report_end(json_object *task, void *arg, struct tr_err *e)
         (void)e;
 
         set_str(task, "status", end_status(r, ok));
+        if (r->schema == TR_SCHEMA_CLAUDE)
+                tr_report_active_form_end(task, tr_state_name(end->state));
         if (r->schema == TR_SCHEMA_CLAUDE && ok)
                 strip_result_block(task);
         else if (r->schema == TR_SCHEMA_CLAUDE)

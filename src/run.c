@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "taskrun/atomic.h"
+#include "archive.h"
 #include "ci.h"
 #include "cli.h"
 #include "events.h"
@@ -50,6 +51,7 @@ struct run_ctx {
         struct tr_tail replay_out, replay_err; /* --quiet with two pipes */
         struct tr_events events;               /* --events */
         int start_emitted;
+        json_object *final; /* the task as the final write left it, for the run archive */
 };
 
 /* An --events line: event, time and task first; the caller adds the rest. */
@@ -214,11 +216,11 @@ static int select_task(struct run_ctx *c, struct tr_err *e)
  * was taken meanwhile (a Claude release that allocates without the list
  * lock), the run moves to a new id and says so.
  */
-static int create_pending(struct run_ctx *c, tr_mutate_fn fn, struct tr_err *e)
+static int create_pending(struct run_ctx *c, tr_mutate_fn fn, void *arg, struct tr_err *e)
 {
         int r;
 
-        if (fn(c->pending, &c->report, e) == -1)
+        if (fn(c->pending, arg, e) == -1)
                 return -1;
         r = tr_task_create_at(&c->store, &c->ref, c->pending, TR_CREATE_RESERVED, e);
         if (r == -1 && e->errnum == EEXIST) {
@@ -236,12 +238,13 @@ static int create_pending(struct run_ctx *c, tr_mutate_fn fn, struct tr_err *e)
 }
 
 /*
- * Returns 0 written (or nothing to write to), 1 skipped because another
- * process holds the lock, -1 failed. A transient record (running, heartbeat,
- * stopped) waits for a lock at most TRANSIENT_LOCK_MS: the loop stands still
- * meanwhile, and a later heartbeat or the end will say more anyway.
+ * Write fn's change (arg: its argument) into the task file. Returns 0
+ * written (or nothing to write to), 1 skipped because another process holds
+ * the lock, -1 failed. A transient record (running, heartbeat, stopped) waits
+ * for a lock at most TRANSIENT_LOCK_MS: the loop stands still meanwhile, and
+ * a later heartbeat or the end will say more anyway.
  */
-static int write_task(struct run_ctx *c, tr_mutate_fn fn, int transient)
+static int write_task_arg(struct run_ctx *c, tr_mutate_fn fn, void *arg, int transient)
 {
         struct tr_store store = c->store;
         struct tr_err e;
@@ -250,14 +253,19 @@ static int write_task(struct run_ctx *c, tr_mutate_fn fn, int transient)
                 return 0;
         if (transient && (store.lock_timeout_ms < 0 || store.lock_timeout_ms > TRANSIENT_LOCK_MS))
                 store.lock_timeout_ms = TRANSIENT_LOCK_MS;
-        if (c->pending ? create_pending(c, fn, &e) == 0
-                       : tr_task_update(&store, &c->ref, fn, &c->report, &e) == 0)
+        if (c->pending ? create_pending(c, fn, arg, &e) == 0
+                       : tr_task_update(&store, &c->ref, fn, arg, &e) == 0)
                 return 0;
         if (transient && e.errnum == ETIMEDOUT)
                 return 1;
         tr_warn_err(&e);
         c->write_failed = 1;
         return -1;
+}
+
+static int write_task(struct run_ctx *c, tr_mutate_fn fn, int transient)
+{
+        return write_task_arg(c, fn, &c->report, transient);
 }
 
 static void on_start(void *ctx, const struct tr_child *child)
@@ -289,6 +297,46 @@ static int report_start_end(json_object *task, void *arg, struct tr_err *e)
         if (tr_report_start(task, arg, e) == -1)
                 return -1;
         return tr_report_end(task, arg, e);
+}
+
+/* The final write: the end record, and a hold on the task it leaves for the archive. */
+struct final_write {
+        struct run_ctx *c;
+        tr_mutate_fn fn;
+};
+
+static int report_final(json_object *task, void *arg, struct tr_err *e)
+{
+        struct final_write *w = arg;
+
+        if (w->fn(task, &w->c->report, e) == -1)
+                return -1;
+        json_object_put(w->c->final); /* a retry after a concurrent replace: the last one counts */
+        w->c->final = json_object_get(task);
+        return 0;
+}
+
+/*
+ * The run archive keeps the final task after the task file is gone. Without
+ * a final task (its write failed: the file was deleted meanwhile), the record
+ * is made anew from what this run knows. A failure is a warning only.
+ */
+static void archive_run(struct run_ctx *c)
+{
+        json_object *task = json_object_get(c->final);
+        struct tr_err e;
+
+        if (!c->tracked)
+                return;
+        if (task == NULL) {
+                task =
+                    tr_task_new(c->o->subject ? c->o->subject : c->o->argv[0], c->o->description);
+                json_object_object_add(task, "id", json_object_new_string(c->ref.id));
+                report_start_end(task, &c->report, &e);
+        }
+        if (tr_archive_put(&c->store, c->ref.id, task, &e) == -1)
+                tr_warnx("run archive: %s", e.msg);
+        json_object_put(task);
 }
 
 static void on_heartbeat(void *ctx, const struct tr_tail *tail)
@@ -524,7 +572,10 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
         c->report.end = &end;
         if (c->o->detach)
                 tr_log_footer(STDOUT_FILENO, &end); /* before the record: logs -f ends on it */
-        write_task(c, c->running_written || out->exec_errno ? tr_report_end : report_start_end, 0);
+        struct final_write fw = {
+            .c = c, .fn = c->running_written || out->exec_errno ? tr_report_end : report_start_end};
+        write_task_arg(c, report_final, &fw, 0);
+        archive_run(c);
         if (c->ready_fd != -1 && out->exec_errno != 0) {
                 unsigned char status = (unsigned char)tr_outcome_status(out, 0);
                 tr_write_all(c->ready_fd, &status, 1); /* --detach: the parent exits with it */
@@ -538,6 +589,8 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
         ping_end(c, tr_outcome_status(out, c->o->preserve_status), full);
         if (c->o->on_exit != NULL)
                 run_on_exit(c, &end, tr_outcome_status(out, c->o->preserve_status));
+        json_object_put(c->final);
+        c->final = NULL;
         free(full);
         free(last);
 }

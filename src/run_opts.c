@@ -71,6 +71,7 @@ void tr_run_usage(FILE *f)
         fputs(
             "usage: taskrun [options] [--] command [arg...]\n"
             "       taskrun create|update|show|list|wait|reap|kill|logs [options] ...\n"
+            "       taskrun lists|gc|hook [options]\n"
             "\n"
             "Run a command and keep its task file true: in_progress while it runs,\n"
             "then completed or failed with exit status, duration and output tail.\n"
@@ -113,6 +114,9 @@ void tr_run_usage(FILE *f)
         tr_gate_usage(f);
         fputs("\n"
               "The command goes after '--'; a first word that is no subcommand is refused.\n"
+              "Each run's final task is also kept in taskrun's run archive\n"
+              "(${XDG_STATE_HOME:-~/.local/state}/taskrun/runs, the newest 100 per list),\n"
+              "where wait, show and logs find it once the task file is gone.\n"
               "\n"
               "exit status: the command's, or 128+N if signal N ended it; 124 --timeout\n"
               "expired (137 if SIGKILL had to end it); 125 taskrun's own error (or a task\n"

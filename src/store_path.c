@@ -54,13 +54,27 @@ static int mkdir_parents(char *path)
 }
 
 /*
- * The list a command works on when neither --file nor --dir names one, as
- * Claude Code resolves its own (2.1.336, getTaskListId): $CLAUDE_CODE_TASK_LIST_ID,
- * then the team name of an in-process teammate (held in Claude's memory, never
- * in the environment: teammates in their own process get
- * CLAUDE_CODE_TASK_LIST_ID instead), then the session's list. The shells of
- * Claude's Bash tool get CLAUDE_CODE_SESSION_ID. Outside any session, the
- * personal list in taskrun's state directory.
+ * The list a command works on when neither --file nor --dir names one,
+ * following Claude Code's own rule as the code of its release 2.1.332 states
+ * it (getTaskListId, minified `ck`):
+ *
+ *   1. $CLAUDE_CODE_TASK_LIST_ID;
+ *   2. in a teammate running inside the leader's process: the leader's
+ *      session list id, else the teammate's team name;
+ *   3. the team name of this process (a teammate in its own process gets it
+ *      as --team-name);
+ *   4. the session list id (a list carried over /clear or restored);
+ *   5. the name of the team the session leads;
+ *   6. the session's own list id (set by a restore), else the session id.
+ *
+ * A shell of Claude's Bash tool sees only 1 (when the user exported it, or a
+ * leader with a carried-over list started the teammate: it then passes
+ * CLAUDE_CODE_TASK_LIST_ID) and 6's session id, which the tool sets in
+ * every shell as CLAUDE_CODE_SESSION_ID (with CLAUDECODE=1 and
+ * CLAUDE_CODE_CHILD_SESSION=1). Steps 2-5 live in Claude's memory. After
+ * /clear, Claude moves the session's list to the new session id, which the
+ * shells then get. Outside any session: the personal list in taskrun's state
+ * directory.
  */
 static int resolve_list(struct tr_store *s, const char *list, struct tr_err *e)
 {

@@ -6,16 +6,18 @@
 #include <sys/types.h>
 
 #include "cmd.h"
+#include "taskrun/clock.h"
 
 struct wait_ctx;
 
 struct waited {
         struct tr_task_ref ref;
-        ev_stat watch;     /* the task file */
-        ev_io pid_watch;   /* readable once the run's process has ended (pidfd) */
-        int pidfd;         /* -1: none */
-        pid_t pid;         /* the process pidfd refers to */
-        double lost_since; /* ev_now when first found lost, -1 if not */
+        ev_stat watch;                     /* the task file */
+        ev_io pid_watch;                   /* readable once the run's process has ended (pidfd) */
+        int pidfd;                         /* -1: none */
+        pid_t pid;                         /* the process pidfd refers to */
+        double lost_since;                 /* ev_now when first found lost, -1 if not */
+        char seen_started[TR_ISO8601_LEN]; /* started_at of the run last read; "" if none */
         enum tr_done done;
         struct wait_ctx *ctx;
 };
@@ -60,10 +62,12 @@ void tr_wait_print_pending(const struct wait_ctx *c, struct waited *w);
 int tr_wait_running_targets(const char *cmd, const struct tr_store_opts *so, struct tr_targets *t);
 
 /*
- * A task file that is gone: when the run archive holds its last run, report
- * that and return 1 (*record: the archived record, for the caller to put);
- * 0 when it holds nothing.
+ * A task file that is gone: when the run archive holds the run last seen (or
+ * a later one; the newest if none was seen), say so on stderr and return 1
+ * with the archived task in *task (to put) and how it ended in *done and
+ * *word; 0 when it holds nothing.
  */
-int tr_wait_from_archive(struct wait_ctx *c, struct waited *w, json_object **record);
+int tr_wait_from_archive(const struct wait_ctx *c, const struct waited *w, json_object **task,
+                         enum tr_done *done, const char **word);
 
 #endif

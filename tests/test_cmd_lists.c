@@ -134,3 +134,73 @@ Test(cmd_lists, listing_a_personal_list_not_made_yet_is_empty)
         free(out);
         cr_expect_eq(tc_run(NULL, "list"), 0);
 }
+
+/* `taskrun lists --json`, parsed. */
+static json_object *lists_json(void)
+{
+        char *out;
+        json_object *a;
+
+        cr_assert_eq(tc_run(&out, "lists --json"), 0);
+        a = json_tokener_parse(out);
+        cr_assert(json_object_is_type(a, json_type_array), "%s", out);
+        free(out);
+        return a;
+}
+
+Test(cmd_lists, lists_shows_every_list_newest_change_first_with_counts)
+{
+        json_object *a, *o;
+        char tasks[PATH_MAX + 16];
+
+        cr_assert_eq(tc_run(NULL, "--list older -q -- true"), 0);
+        cr_assert_eq(tc_run(NULL, "--list older -q -- true"), 0);
+        th_sleep_ms(20);
+        cr_assert_eq(tc_run(NULL, "-q -- true"), 0); /* the personal list */
+        th_sleep_ms(20);
+        cr_assert_eq(tc_run(NULL, "--list newer --detach -- sleep 5 >/dev/null 2>&1"), 0);
+        snprintf(tasks, sizeof tasks, "%s/cfg/tasks/empty", tmp);
+        cr_assert_eq(mkdir(tasks, 0755), 0);
+        th_sleep_ms(20);
+        a = lists_json();
+        cr_assert_eq(json_object_array_length(a), 4);
+        o = json_object_array_get_idx(a, 0);
+        cr_expect_str_eq(th_get_string(o, "list"), "empty", "newest change first");
+        cr_expect_eq(json_object_get_int(th_get(o, "tasks")), 0);
+        o = json_object_array_get_idx(a, 1);
+        cr_expect_str_eq(th_get_string(o, "list"), "newer");
+        cr_expect_eq(json_object_get_int(th_get(o, "tasks")), 1);
+        cr_expect_eq(json_object_get_int(th_get(o, "running")), 1, "the detached run runs");
+        o = json_object_array_get_idx(a, 2);
+        cr_expect_str_eq(th_get_string(o, "list"), "default");
+        cr_expect_str_eq(th_get_string(o, "kind"), "personal");
+        cr_expect(json_object_get_boolean(th_get(o, "current")), "nothing set: the personal list");
+        o = json_object_array_get_idx(a, 3);
+        cr_expect_str_eq(th_get_string(o, "list"), "older");
+        cr_expect_eq(json_object_get_int(th_get(o, "tasks")), 2);
+        cr_expect_eq(json_object_get_int(th_get(o, "running")), 0);
+        cr_expect_not_null(th_get_string(o, "changed_at"));
+        json_object_put(a);
+        cr_assert_eq(tc_run(NULL, "kill --list newer 1 >/dev/null 2>&1"), 0);
+}
+
+Test(cmd_lists, lists_marks_the_session_list_even_before_it_exists)
+{
+        char *out;
+        json_object *a, *last;
+
+        setenv("CLAUDE_CODE_SESSION_ID", "s-77", 1);
+        cr_assert_eq(tc_run(NULL, "--list other -q -- true"), 0);
+        a = lists_json();
+        last = json_object_array_get_idx(a, json_object_array_length(a) - 1);
+        cr_expect_str_eq(th_get_string(last, "list"), "s-77");
+        cr_expect(json_object_get_boolean(th_get(last, "current")));
+        cr_expect(!json_object_get_boolean(th_get(last, "exists")));
+        cr_expect(json_object_is_type(th_get(last, "changed_at"), json_type_null));
+        json_object_put(a);
+        cr_expect_eq(tc_run(&out, "lists"), 0);
+        cr_expect(strncmp(out, "  LIST ", 7) == 0, "a header: %s", out);
+        cr_expect(strstr(out, "\n* s-77 ") != NULL, "the current list is marked: %s", out);
+        cr_expect(strstr(out, "\n  other ") != NULL, "%s", out);
+        free(out);
+}

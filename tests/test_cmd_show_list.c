@@ -225,3 +225,38 @@ Test(cmd_list, missing_list_directory_exits_1)
 {
         cr_expect_eq(tc_run(NULL, "list --dir '%s/nope' 2>/dev/null", dir), 1);
 }
+
+Test(cmd_list, state_filters_on_the_last_runs_state)
+{
+        char *out;
+
+        cr_assert_eq(tc_run(NULL, "--dir '%s' --task 1 --create -q -- true", dir), 0);
+        cr_assert_eq(tc_run(NULL, "--dir '%s' --task 2 --create -q -- false 2>/dev/null", dir), 1);
+        cr_assert_eq(
+            tc_run(NULL, "--dir '%s' --task 3 --create -q -- sh -c 'exit 3' 2>/dev/null", dir), 3);
+        cr_expect_eq(tc_run(&out, "list --dir '%s' --state failed", dir), 0);
+        cr_expect(strstr(out, "\n2 ") != NULL && strstr(out, "\n3 ") != NULL, "%s", out);
+        cr_expect(strstr(out, "\n1 ") == NULL, "a completed run listed as failed: %s", out);
+        free(out);
+        cr_expect_eq(tc_run(&out, "list --dir '%s' --json --state completed --state failed", dir),
+                     0);
+        json_object *a = json_tokener_parse(out);
+        cr_assert(json_object_is_type(a, json_type_array), "%s", out);
+        cr_expect_eq(json_object_array_length(a), 3, "repeatable: %s", out);
+        json_object_put(a);
+        free(out);
+        cr_expect_eq(tc_run(&out, "list --dir '%s' --json --state running", dir), 0);
+        cr_expect_str_eq(out, "[]\n");
+        free(out);
+}
+
+Test(cmd_list, state_filter_is_checked)
+{
+        char *err, cmd[PATH_MAX * 2];
+
+        snprintf(cmd, sizeof cmd, "'%s' list --dir '%s' --state done 2>&1 >/dev/null", TASKRUN_BIN,
+                 dir);
+        cr_expect_eq(th_run(cmd, &err), 2);
+        cr_expect(err && strstr(err, "taskrun: list: --state: unknown state 'done'"), "%s", err);
+        free(err);
+}

@@ -24,8 +24,8 @@
 #define OPT_LEN 48
 
 /* The forms of the command line: "" is the run form. */
-static const char *const forms[] = {"",     "create", "update", "show", "list",
-                                    "wait", "reap",   "kill",   "logs"};
+static const char *const forms[] = {"",     "create", "update", "show",  "list", "wait",
+                                    "reap", "kill",   "logs",   "lists", "gc",   "hook"};
 #define N_FORMS (sizeof forms / sizeof forms[0])
 
 /* Where the man page documents a form's own options; the rest are in "Common options". */
@@ -388,6 +388,14 @@ Test(docs, staged_install_puts_binary_man_page_and_completions_in_place)
         expect_same_file(path, COMPLETION_DIR "/_taskrun");
         snprintf(path, sizeof path, "%s/usr/share/fish/vendor_completions.d/taskrun.fish", stage);
         expect_same_file(path, COMPLETION_DIR "/taskrun.fish");
+        /* The Claude Code hook: its script (executable), settings and README. */
+        snprintf(path, sizeof path, "%s/usr/share/taskrun/claude/taskrun-hook", stage);
+        expect_same_file(path, TASKRUN_SOURCE_DIR "/contrib/claude/taskrun-hook");
+        cr_expect(stat(path, &st) == 0 && (st.st_mode & 0111), "%s is not executable", path);
+        snprintf(path, sizeof path, "%s/usr/share/taskrun/claude/settings.json", stage);
+        expect_same_file(path, TASKRUN_SOURCE_DIR "/contrib/claude/settings.json");
+        snprintf(path, sizeof path, "%s/usr/share/taskrun/claude/README.md", stage);
+        expect_same_file(path, TASKRUN_SOURCE_DIR "/contrib/claude/README.md");
         th_rmtree(stage);
 }
 
@@ -415,7 +423,7 @@ Test(docs, bash_completion_loads_and_completes_subcommands)
         cr_expect_str_eq(out, "create\n");
         free(out);
         out = bash_complete("taskrun \"\"");
-        cr_expect_str_eq(out, "create update show list wait reap kill logs run\n");
+        cr_expect_str_eq(out, "create update show list wait reap kill logs lists gc hook run\n");
         free(out);
 }
 

@@ -320,6 +320,54 @@ Test(run_task, active_form_chosen_by_someone_else_is_kept)
         json_object_put(t);
 }
 
+Test(run_task, active_form_after_a_failure_no_longer_says_running)
+{
+        json_object *t;
+
+        cr_assert_eq(run("\"$TR\" --dir list --task 3 --create -- sh -c 'exit 2'"), 2);
+        t = run_task("list/3.json");
+        /* Claude Code shows an in_progress task's activeForm as its spinner's text. */
+        cr_expect_str_eq(th_get_string(t, "status"), "in_progress");
+        cr_expect_str_eq(th_get_string(t, "activeForm"), "Failed: sh -c 'exit 2'");
+        json_object_put(t);
+        cr_assert_eq(run("\"$TR\" --dir list --task 4 --create --timeout 0.1 -- sleep 5"), 124);
+        t = run_task("list/4.json");
+        cr_expect_str_eq(th_get_string(t, "activeForm"), "Timed out: sleep 5");
+        json_object_put(t);
+}
+
+Test(run_task, active_form_of_a_completed_run_is_removed_and_a_rerun_sets_it_again)
+{
+        json_object *t;
+
+        cr_assert_eq(run("\"$TR\" --dir list --task 3 --create -- sh -c 'exit 2'"), 2);
+        cr_assert_eq(run("\"$TR\" --dir list --task 3 -- true"), 0);
+        t = run_task("list/3.json");
+        cr_expect_str_eq(th_get_string(t, "status"), "completed");
+        cr_expect_null(th_get(t, "activeForm"), "no activeForm left of taskrun's");
+        json_object_put(t);
+        pid_t tr = run_start("\"$TR\" --dir list --task 3 -- sh -c '" WAIT_FOR_GO "'");
+        t = run_await_state("list/3.json", "running", 5000);
+        cr_expect_str_eq(th_get_string(t, "activeForm"), "Running sh -c '" WAIT_FOR_GO "'");
+        json_object_put(t);
+        th_write_file("go", "");
+        cr_expect_eq(run_wait(tr), 0);
+}
+
+Test(run_task, active_form_chosen_by_someone_else_is_kept_after_a_failure)
+{
+        json_object *t;
+
+        cr_assert_eq(mkdir("list", 0755), 0);
+        th_write_file("list/7.json", "{\"id\": \"7\", \"subject\": \"s\", \"description\": \"\", "
+                                     "\"activeForm\": \"Building the release\", \"status\": "
+                                     "\"pending\", \"blocks\": [], \"blockedBy\": []}");
+        cr_assert_eq(run("\"$TR\" --dir list --task 7 -- false"), 1);
+        t = run_task("list/7.json");
+        cr_expect_str_eq(th_get_string(t, "activeForm"), "Building the release");
+        json_object_put(t);
+}
+
 Test(run_task, file_mode_success_writes_status_completed)
 {
         json_object *t;
@@ -501,9 +549,10 @@ Test(run_task, active_form_of_an_earlier_run_is_replaced_but_a_users_running_for
         json_object *t;
 
         cr_assert_eq(run("\"$TR\" --dir list --task 1 --create -- true"), 0);
-        cr_assert_eq(run("\"$TR\" --dir list --task 1 -- sh -c true"), 0);
+        cr_assert_eq(run("\"$TR\" --dir list --task 1 -- sh -c 'exit 1'"), 1);
         t = run_task("list/1.json");
-        cr_expect_str_eq(th_get_string(t, "activeForm"), "Running sh -c true");
+        /* Replaced by the second run's, which says how it ended (a completed one's goes). */
+        cr_expect_str_eq(th_get_string(t, "activeForm"), "Failed: sh -c 'exit 1'");
         json_object_put(t);
         cr_assert_eq(run("\"$TR\" update 1 --dir list --active-form 'Running tests'"), 0);
         cr_assert_eq(run("\"$TR\" --dir list --task 1 -- true"), 0);

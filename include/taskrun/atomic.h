@@ -11,6 +11,10 @@ enum {
         /* path must not exist: the temp file is link(2)ed into place, which
          * fails with EEXIST instead of overwriting. */
         TR_ATOMIC_EXCL = 1,
+        /* Skip the temp file's fsync too: readers still see the old file or
+         * the new one, whole, but after a power loss the new one may be
+         * empty. For copies whose original was written durably. */
+        TR_ATOMIC_NOSYNC = 2,
 };
 
 /*

@@ -3,6 +3,7 @@
 #define TASKRUN_PATH_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * The directory of path into dir ("." for a bare name, "/" for one in the
@@ -10,5 +11,8 @@
  * too small.
  */
 int tr_path_split(const char *path, char *dir, size_t dsz, const char **base);
+
+/* mkdir -p: path and its missing parents, each with mode. 0, or -1 with errno. */
+int tr_mkdir_p(const char *path, mode_t mode);
 
 #endif

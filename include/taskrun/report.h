@@ -89,6 +89,14 @@ int tr_report_stopped(json_object *task, void *arg, struct tr_err *e);
 void tr_result_block_set(json_object *task, const char *outcome, const char *command,
                          const char *output);
 
+/*
+ * A Claude task's activeForm once its run has ended in state: taskrun's own
+ * "Running CMD" becomes "Failed: CMD" (failed), "Timed out: CMD", "Killed:
+ * CMD" or "Lost: CMD", and is removed for any other state (completed). An
+ * activeForm someone else chose is left as it is.
+ */
+void tr_report_active_form_end(json_object *task, const char *state);
+
 /* The one-line outcome, e.g. "failed: exit code 2 after 1.3s". */
 void tr_outcome_line(const struct tr_run_end *end, char *buf, size_t n);
 

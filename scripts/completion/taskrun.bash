@@ -10,7 +10,7 @@ _taskrun_run_opts="--task --create --subject --description --on-fail --strict
 	--tail --heartbeat --quiet --summary --github --on-exit --on-exit-timeout
 	--ping --events --detach --log --after --after-done --ignore-blocked --version
 	$_taskrun_store_opts"
-_taskrun_commands='create update show list wait reap kill logs run'
+_taskrun_commands='create update show list wait reap kill logs lists gc hook run'
 
 # Options that take an argument (the next word, or after "=").
 _taskrun_takes_arg()
@@ -21,7 +21,8 @@ _taskrun_takes_arg()
 		--signal | --orphans | --tail | --heartbeat | --summary | --log | \
 		--on-exit | --on-exit-timeout | --ping | --events | \
 		--active-form | --blocked-by | --id | --set-meta | --status | \
-		--owner | --unset-meta | -n | --lines | --after)
+		--owner | --unset-meta | -n | --lines | --after | --state | --keep | \
+		--older-than)
 		return 0
 		;;
 	esac
@@ -37,11 +38,14 @@ _taskrun_opts_of()
 	update) echo "--status --subject --description --active-form --owner" \
 		"--set-meta --unset-meta $_taskrun_store_opts" ;;
 	show) echo "--json $_taskrun_store_opts" ;;
-	list) echo "--json --status $_taskrun_store_opts" ;;
+	list) echo "--json --status --state $_taskrun_store_opts" ;;
 	wait) echo "--timeout --any --wait-missing --json --quiet $_taskrun_store_opts" ;;
 	reap) echo "--dry-run $_taskrun_store_opts" ;;
 	kill) echo "--signal --kill-after $_taskrun_store_opts" ;;
 	logs) echo "--follow --lines $_taskrun_store_opts" ;;
+	lists) echo "--json $_taskrun_store_opts" ;;
+	gc) echo "--keep --older-than --dry-run --quiet $_taskrun_store_opts" ;;
+	hook) echo "--all $_taskrun_store_opts" ;;
 	*) echo "$_taskrun_run_opts" ;;
 	esac
 }
@@ -139,6 +143,10 @@ _taskrun_option_arg()
 		local statuses='pending in_progress completed'
 		[[ -n $(_taskrun_word_value --file) ]] && statuses+=' failed'
 		mapfile -t COMPREPLY < <(compgen -W "$statuses" -- "$cur")
+		;;
+	--state)
+		mapfile -t COMPREPLY < <(compgen -W 'running stopped completed failed timed_out
+			killed lost waiting queued skipped' -- "$cur")
 		;;
 	--signal)
 		local sigs

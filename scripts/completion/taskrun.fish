@@ -10,7 +10,7 @@ set -g __taskrun_run_args -t --task -s --subject --description --list --dir --fi
 # The command word (create, update, show, list, wait, reap) if one was given.
 function __taskrun_subcommand
     set -l tokens (commandline -opc)
-    if set -q tokens[2]; and contains -- $tokens[2] create update show list wait reap kill logs
+    if set -q tokens[2]; and contains -- $tokens[2] create update show list wait reap kill logs lists gc hook
         echo $tokens[2]
         return 0
     end
@@ -26,7 +26,7 @@ end
 function __taskrun_run_options
     set -l tokens (commandline -opc)
     set -e tokens[1]
-    if set -q tokens[1]; and contains -- $tokens[1] create update show list wait reap kill logs
+    if set -q tokens[1]; and contains -- $tokens[1] create update show list wait reap kill logs lists gc hook
         return 1
     end
     if set -q tokens[1]; and test "$tokens[1]" = run
@@ -137,6 +137,9 @@ complete -c taskrun -n __taskrun_first_word -a wait -d 'Wait until tasks are don
 complete -c taskrun -n __taskrun_first_word -a reap -d 'Mark tasks whose process is gone as lost'
 complete -c taskrun -n __taskrun_first_word -a kill -d 'End the run of tasks'
 complete -c taskrun -n __taskrun_first_word -a logs -d 'Print or follow the output of a run'
+complete -c taskrun -n __taskrun_first_word -a lists -d 'Show every task list and where runs went'
+complete -c taskrun -n __taskrun_first_word -a gc -d 'Trim the run archive'
+complete -c taskrun -n __taskrun_first_word -a hook -d 'Claude Code hook: tell the agent which runs ended'
 complete -c taskrun -n __taskrun_first_word -a run -d 'Run a command (as with no command word)'
 complete -c taskrun -n 'not __taskrun_subcommand' -a '(__taskrun_complete_command)'
 
@@ -205,6 +208,7 @@ complete -c taskrun -n '__taskrun_using show' -l json -d 'The task JSON as store
 # list
 complete -c taskrun -n '__taskrun_using list' -l json -d 'A JSON array of the tasks'
 complete -c taskrun -n '__taskrun_using list' -l status -x -a '(__taskrun_statuses)' -d 'Only tasks with this status'
+complete -c taskrun -n '__taskrun_using list' -l state -x -a 'running stopped completed failed timed_out killed lost waiting queued skipped' -d 'Only tasks whose last run is in this state'
 
 # wait
 complete -c taskrun -n '__taskrun_using wait' -a '(__taskrun_ids)'
@@ -226,3 +230,15 @@ complete -c taskrun -n '__taskrun_using kill' -s k -l kill-after -x -d 'Then SIG
 complete -c taskrun -n '__taskrun_using logs' -a '(__taskrun_ids)'
 complete -c taskrun -n '__taskrun_using logs' -s f -l follow -d 'Follow the output until the run ends'
 complete -c taskrun -n '__taskrun_using logs' -s n -l lines -x -d 'Only the last LINES lines'
+
+# lists
+complete -c taskrun -n '__taskrun_using lists' -l json -d 'A JSON array of the lists'
+
+# gc
+complete -c taskrun -n '__taskrun_using gc' -l keep -x -d 'Keep the newest N runs per list'
+complete -c taskrun -n '__taskrun_using gc' -l older-than -x -d 'Also remove runs archived longer ago'
+complete -c taskrun -n '__taskrun_using gc' -s n -l dry-run -d 'Say what would be removed'
+complete -c taskrun -n '__taskrun_using gc' -s q -l quiet -d 'Print nothing'
+
+# hook
+complete -c taskrun -n '__taskrun_using hook' -l all -d 'Tell every run, not only detached ones'
