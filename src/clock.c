@@ -61,23 +61,33 @@ int64_t tr_monotonic_ms(void)
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian): days_from_civil, as above. */
+static long long days_from_civil(long long y, unsigned m, unsigned d)
+{
+        y -= m <= 2;
+        long long era = (y >= 0 ? y : y - 399) / 400;
+        unsigned yoe = (unsigned)(y - era * 400);
+        unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+        unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+        return era * 146097 + (long long)doe - 719468;
+}
+
 int64_t tr_iso8601_parse(const char *s)
 {
-        struct tm tm = {0};
-        int ms = 0, used = 0;
+        int year, month, day, hour, min, sec, ms = 0, used = 0;
 
-        if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-                                &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6)
+        if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &min,
+                                &sec, &used) != 6)
                 return -1;
         s += used;
         if (*s == '.' && sscanf(s, ".%3d%n", &ms, &used) == 1)
                 s += used;
-        if (strcmp(s, "Z") != 0)
+        if (strcmp(s, "Z") != 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 ||
+            hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 60 || ms < 0)
                 return -1;
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        time_t t = timegm(&tm);
-        return t == (time_t)-1 ? -1 : (int64_t)t * 1000 + ms;
+        long long days = days_from_civil(year, (unsigned)month, (unsigned)day);
+        return ((days * 24 + hour) * 60 + min) * 60000LL + sec * 1000LL + ms;
 }
 
 int64_t tr_realtime_ms(void)

@@ -188,6 +188,21 @@ Test(procinfo, iso8601_formats_known_times)
         }
 }
 
+/* Reading a stamp back agrees with timegm over four centuries. */
+Test(procinfo, iso8601_parse_agrees_with_timegm)
+{
+        char buf[TR_ISO8601_LEN];
+
+        for (time_t t = -2208988800LL; t < 10413792000LL; t += 86400 * 3 + 3607) {
+                struct timespec ts = {t, 250000000};
+                tr_iso8601(&ts, buf);
+                cr_assert_eq(tr_iso8601_parse(buf), (int64_t)t * 1000 + 250, "%s", buf);
+        }
+        cr_expect_eq(tr_iso8601_parse("2026-13-01T00:00:00Z"), -1);
+        cr_expect_eq(tr_iso8601_parse("2026-12-01T24:00:00Z"), -1);
+        cr_expect_eq(tr_iso8601_parse("2026-12-01T05:00:00"), -1, "no Z, no UTC");
+}
+
 /* The hand-made calendar agrees with the C library's over four centuries. */
 Test(procinfo, iso8601_agrees_with_gmtime_day_by_day)
 {
