@@ -19,6 +19,7 @@ int tr_cmd_wait(int argc, char **argv);
 int tr_cmd_reap(int argc, char **argv);
 int tr_cmd_kill(int argc, char **argv);
 int tr_cmd_logs(int argc, char **argv);
+int tr_cmd_rerun(int argc, char **argv); /* taskrun rerun [options] ID */
 
 /*
  * "taskrun: new task list 'NAME' in DIR" on stderr when tr_store_open has

@@ -5,12 +5,15 @@
 # command's arguments to its own completion when that package is there.
 
 _taskrun_store_opts='--list --dir --file --follow-symlinks --lock-timeout --help'
-_taskrun_run_opts="--task --create --subject --description --on-fail --strict
-	--timeout --kill-after --signal --preserve-status --orphans --group --pty
+# rerun takes the run options but those that name a new task.
+_taskrun_rerun_opts="--on-fail --strict
+	--timeout --stall-timeout --kill-after --signal --preserve-status --orphans
+	--group --retry --retry-delay --retry-on --retry-timeouts --pty
 	--tail --heartbeat --quiet --summary --github --on-exit --on-exit-timeout
 	--ping --events --detach --log --after --after-done --ignore-blocked --version
 	$_taskrun_store_opts"
-_taskrun_commands='create update show list wait reap kill logs run'
+_taskrun_run_opts="--task --create --subject --description $_taskrun_rerun_opts"
+_taskrun_commands='create update show list wait reap kill logs rerun run'
 
 # Options that take an argument (the next word, or after "=").
 _taskrun_takes_arg()
@@ -18,6 +21,7 @@ _taskrun_takes_arg()
 	case $1 in
 	-t | --task | -s | --subject | --description | --list | --dir | --file | \
 		--lock-timeout | --on-fail | -k | --kill-after | --timeout | \
+		--stall-timeout | --retry | --retry-delay | --retry-on | \
 		--signal | --orphans | --tail | --heartbeat | --summary | --log | \
 		--on-exit | --on-exit-timeout | --ping | --events | \
 		--active-form | --blocked-by | --id | --set-meta | --status | \
@@ -42,6 +46,7 @@ _taskrun_opts_of()
 	reap) echo "--dry-run $_taskrun_store_opts" ;;
 	kill) echo "--signal --kill-after $_taskrun_store_opts" ;;
 	logs) echo "--follow --lines $_taskrun_store_opts" ;;
+	rerun) echo "$_taskrun_rerun_opts" ;;
 	*) echo "$_taskrun_run_opts" ;;
 	esac
 }
@@ -226,7 +231,7 @@ _taskrun()
 		fi
 		;;
 	run) _taskrun_command "$COMP_CWORD" "$cur" ;;
-	show | update | wait | kill | logs) _taskrun_ids "$cur" ;;
+	show | update | wait | kill | logs | rerun) _taskrun_ids "$cur" ;;
 	esac
 }
 
