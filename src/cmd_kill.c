@@ -64,11 +64,15 @@ static void usage(FILE *f)
               f);
 }
 
-/* Open pid as a pidfd and check its start time against the record's. */
+/*
+ * Open pid as a pidfd and check its start time against the record's. A
+ * zombie has ended: nothing it could be asked would ever be done (a
+ * supervisor killed with -9 whose reaper has not reaped it yet).
+ */
 static enum pid_match open_recorded(json_object *block, const char *pid_key, const char *ticks_key,
                                     int *pidfd)
 {
-        unsigned long long ticks;
+        struct tr_proc_stat st;
         int64_t pid, recorded;
         int fd;
 
@@ -78,7 +82,7 @@ static enum pid_match open_recorded(json_object *block, const char *pid_key, con
         if ((fd = pidfd_open((pid_t)pid, 0)) == -1)
                 return errno == ESRCH ? PID_GONE : PID_UNKNOWN;
         /* The pidfd pins the process: if it matches now, signals reach this one. */
-        if (tr_proc_start_ticks((pid_t)pid, &ticks) == -1) {
+        if (tr_proc_stat((pid_t)pid, &st) == -1) {
                 close(fd);
                 return errno == ENOENT ? PID_GONE : PID_UNKNOWN;
         }
@@ -86,9 +90,13 @@ static enum pid_match open_recorded(json_object *block, const char *pid_key, con
                 close(fd);
                 return PID_UNKNOWN;
         }
-        if ((unsigned long long)recorded != ticks) {
+        if ((unsigned long long)recorded != st.start_ticks) {
                 close(fd);
                 return PID_REUSED;
+        }
+        if (st.state == 'Z' || st.state == 'X') {
+                close(fd);
+                return PID_GONE;
         }
         *pidfd = fd;
         return PID_SAME;
