@@ -212,6 +212,7 @@ int tr_cmd_rerun(int argc, char **argv)
         int status;
 
         tr_run_defaults(&r.given);
+        argv[0] = (char *)"taskrun: " CMD; /* getopt's own messages start with it */
         status = tr_run_options(argc, argv, 1, usage, &r.given);
         if (status == TR_RUN_GO && check_given(&r.given) == -1)
                 status = TR_EXIT_ERROR;

@@ -52,8 +52,9 @@ void tr_run_defaults(struct tr_run_opts *o);
 /*
  * The run options in argv into o, over what o holds; usage for --help. With
  * permute (rerun), options may follow the operands, which getopt moves to
- * argv[optind...]; without, options end at the first operand (the command).
- * argv may be parsed again. TR_RUN_GO, or the status to exit with now (0
+ * argv[optind...] (and getopt's messages start with argv[0] as it is);
+ * without, options end at the first operand (the command). argv may be
+ * parsed again. TR_RUN_GO, or the status to exit with now (0
  * after --help or --version, 125 after an error).
  */
 int tr_run_options(int argc, char **argv, int permute, void (*usage)(FILE *),

@@ -421,8 +421,10 @@ static int parse_options(int argc, char **argv, int permute, void (*usage)(FILE 
 
         optind = 0; /* 0, not 1: getopt starts afresh, also on an argv it has scanned before */
         *after_option = 1;
-        /* getopt's own messages name argv[0], which is "run" or a path: make them say taskrun. */
-        argv[0] = (char *)"taskrun";
+        /* getopt's own messages name argv[0], which is "run" or a path: make them say taskrun
+         * (rerun names itself). */
+        if (!permute)
+                argv[0] = (char *)"taskrun";
         while ((c = getopt_long(argc, argv, shortopts, run_options, NULL)) != -1) {
                 if (c == 'h') {
                         usage(stdout);
