@@ -27,6 +27,7 @@ struct rerun {
         char store_path[PATH_MAX], summary[PATH_MAX], events[PATH_MAX], log[PATH_MAX];
 };
 
+/* rerun's --help: its own words, then the run options it takes. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun rerun [-d] [run options] ID\n"

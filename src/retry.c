@@ -42,6 +42,7 @@ int tr_retry_on_has(const struct tr_retry_opts *o, int status)
         return status >= 1 && status <= 255 && (o->on[status / 8] >> (status % 8)) & 1;
 }
 
+/* One of the signals in ending[]. */
 static int is_ending(int sig)
 {
         for (size_t i = 0; i < NENDING; i++)
@@ -98,6 +99,7 @@ struct retry_wait {
         int stopped;
 };
 
+/* The delay is over: the next attempt may start. */
 static void on_time_up(struct ev_loop *loop, ev_timer *w, int revents)
 {
         (void)w;
@@ -105,6 +107,7 @@ static void on_time_up(struct ev_loop *loop, ev_timer *w, int revents)
         ev_break(loop, EVBREAK_ALL);
 }
 
+/* Ctrl-C and the like: the user wants the run over, not another attempt. */
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
         struct retry_wait *rw = w->data;
@@ -116,6 +119,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
         ev_break(loop, EVBREAK_ALL);
 }
 
+/* `taskrun kill` while no command runs: the run ends here, as killed. */
 static void on_control(struct ev_loop *loop, ev_io *w, int revents)
 {
         struct retry_wait *rw = w->data;

@@ -225,6 +225,7 @@ static void ending_of(const struct run_ctx *c, const struct tr_outcome *out,
         end->last_line = x->last;
 }
 
+/* The text an ending owns; it may be filled again after. */
 static void ending_free(struct ending *x)
 {
         free(x->tail);
@@ -426,6 +427,7 @@ static int attempts(struct run_ctx *c, const struct tr_supervise_opts *so, struc
         }
 }
 
+/* Past the gates: the attempts, the final record and the reports; the exit status. */
 static int supervise(struct run_ctx *c)
 {
         const struct tr_run_opts *o = c->o;

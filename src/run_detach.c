@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "run_ctx.h"
 
+/* --log, else beside the task file: LISTDIR/ID.log, or PATH.log for --file PATH. */
 static int log_path(const struct run_ctx *c, char *buf, size_t n)
 {
         int len;

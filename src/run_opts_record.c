@@ -66,11 +66,13 @@ static const struct field fields[] = {
 
 static const char *const orphans_names[] = {"leave", "wait", "kill"};
 
+/* Where the field lives in o. */
 static const void *at(const struct tr_run_opts *o, const struct field *f)
 {
         return (const char *)o + f->off;
 }
 
+/* The same, to set it. */
 static void *at_mut(struct tr_run_opts *o, const struct field *f)
 {
         return (char *)o + f->off;
@@ -101,6 +103,7 @@ static int differs(const struct tr_run_opts *a, const struct tr_run_opts *b, con
         }
 }
 
+/* --retry-on as the statuses it holds, in order: [1, 2, 75]. */
 static json_object *codes_json(const struct tr_retry_opts *r)
 {
         json_object *a = json_object_new_array();
@@ -111,6 +114,7 @@ static json_object *codes_json(const struct tr_retry_opts *r)
         return a;
 }
 
+/* The field's value as the record keeps it. */
 static json_object *value_json(const struct tr_run_opts *o, const struct field *f)
 {
         const void *x = at(o, f);
@@ -162,6 +166,7 @@ static int name_index(json_object *v, const char *const *names, int n)
         return -1;
 }
 
+/* A recorded --retry-on back into r; a list with anything amiss is skipped whole. */
 static void codes_from_json(json_object *v, struct tr_retry_opts *r)
 {
         struct tr_retry_opts got = {0};

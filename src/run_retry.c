@@ -67,7 +67,9 @@ int tr_run_retry_pause(struct run_ctx *c, const struct tr_run_end *end, struct t
         tr_iso8601(&at, retry_at);
         c->report.end = end;
         c->report.retry_at = retry_at;
-        tr_run_write(c, c->running_written ? tr_report_retry : report_start_retry, TR_ATOMIC_LAZY);
+        if (tr_run_write(c, c->running_written ? tr_report_retry : report_start_retry,
+                         TR_ATOMIC_LAZY) != 1)
+                c->running_written = 1; /* as on_running does: the end needs no start again */
         c->report.end = NULL;
         if (c->ready_fd != -1) {
                 close(c->ready_fd); /* --detach: a quick first attempt; the parent may go */
