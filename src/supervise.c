@@ -532,9 +532,11 @@ static void start_watchers(struct ev_loop *loop, struct supervisor *s)
         if (o->timeout_ms > 0)
                 ev_timer_start(loop, &s->timeout_w);
         timer_init(&s->stall_w, on_stall, o->stall_timeout_ms / 1000.0, 0, s);
-        s->last_output = ev_now(loop);
-        if (o->stall_timeout_ms > 0)
+        if (o->stall_timeout_ms > 0) {
+                ev_now_update(loop); /* the silence starts now, not when the loop last ran */
+                s->last_output = ev_now(loop);
                 ev_timer_start(loop, &s->stall_w);
+        }
         timer_init(&s->heartbeat_w, on_heartbeat, o->heartbeat_ms / 1000.0,
                    o->heartbeat_ms / 1000.0, s);
         if (o->heartbeat_ms > 0)
