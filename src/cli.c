@@ -24,6 +24,7 @@ static const struct subcommand subcommands[] = {
     {"lists", tr_cmd_lists},
     {"gc", tr_cmd_gc},
     {"hook", tr_cmd_hook},
+    {"rerun", tr_cmd_rerun},
     {NULL, NULL},
 };
 

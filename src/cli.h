@@ -22,6 +22,7 @@ int tr_cmd_logs(int argc, char **argv);
 int tr_cmd_lists(int argc, char **argv);
 int tr_cmd_gc(int argc, char **argv);
 int tr_cmd_hook(int argc, char **argv);
+int tr_cmd_rerun(int argc, char **argv); /* taskrun rerun [options] ID */
 
 /*
  * "taskrun: new task list 'NAME' in DIR" on stderr when tr_store_open has

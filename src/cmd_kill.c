@@ -64,11 +64,15 @@ static void usage(FILE *f)
               f);
 }
 
-/* Open pid as a pidfd and check its start time against the record's. */
+/*
+ * Open pid as a pidfd and check its start time against the record's. A
+ * zombie has ended: nothing it could be asked would ever be done (a
+ * supervisor killed with -9 whose reaper has not reaped it yet).
+ */
 static enum pid_match open_recorded(json_object *block, const char *pid_key, const char *ticks_key,
                                     int *pidfd)
 {
-        unsigned long long ticks;
+        struct tr_proc_stat st;
         int64_t pid, recorded;
         int fd;
 
@@ -78,7 +82,7 @@ static enum pid_match open_recorded(json_object *block, const char *pid_key, con
         if ((fd = pidfd_open((pid_t)pid, 0)) == -1)
                 return errno == ESRCH ? PID_GONE : PID_UNKNOWN;
         /* The pidfd pins the process: if it matches now, signals reach this one. */
-        if (tr_proc_start_ticks((pid_t)pid, &ticks) == -1) {
+        if (tr_proc_stat((pid_t)pid, &st) == -1) {
                 close(fd);
                 return errno == ENOENT ? PID_GONE : PID_UNKNOWN;
         }
@@ -86,9 +90,13 @@ static enum pid_match open_recorded(json_object *block, const char *pid_key, con
                 close(fd);
                 return PID_UNKNOWN;
         }
-        if ((unsigned long long)recorded != ticks) {
+        if ((unsigned long long)recorded != st.start_ticks) {
                 close(fd);
                 return PID_REUSED;
+        }
+        if (st.state == 'Z' || st.state == 'X') {
+                close(fd);
+                return PID_GONE;
         }
         *pidfd = fd;
         return PID_SAME;
@@ -110,6 +118,37 @@ static int check_place(const struct kill_ctx *c, const char *id, json_object *bl
         else
                 return 0;
         return -1;
+}
+
+/* The run was started with --group: its command leads a process group of its own. */
+static int recorded_group(json_object *block)
+{
+        json_object *options, *group;
+
+        return json_object_object_get_ex(block, "options", &options) &&
+               json_object_object_get_ex(options, "group", &group) &&
+               json_object_get_boolean(group);
+}
+
+/*
+ * Signal the command behind the verified pidfd, then SIGCONT so that a
+ * stopped one acts on it; with group, its whole process group (taskrun
+ * started the command as its leader), as the supervisor would have. A group's
+ * number is not given to a new process while any member of the group lives,
+ * and the leader was alive a moment ago.
+ */
+static int send_verified(int pidfd, pid_t pid, int group, int sig)
+{
+        int r = group ? kill(-pid, sig) : pidfd_send_signal(pidfd, sig, NULL, 0);
+
+        if (r == -1 && group) /* the command left its group: at least the command */
+                r = pidfd_send_signal(pidfd, sig, NULL, 0);
+        if (r == 0 && sig != SIGKILL && sig != SIGCONT) {
+                if (group)
+                        kill(-pid, SIGCONT);
+                pidfd_send_signal(pidfd, SIGCONT, NULL, 0);
+        }
+        return r;
 }
 
 /* No supervisor to ask (gone, or a record without one): signal the verified command. */
@@ -135,9 +174,7 @@ static int signal_command(const struct kill_ctx *c, const char *id, json_object 
         case PID_SAME:
                 break;
         }
-        r = pidfd_send_signal(fd, c->signal, NULL, 0);
-        if (r == 0 && c->signal != SIGKILL && c->signal != SIGCONT)
-                pidfd_send_signal(fd, SIGCONT, NULL, 0);
+        r = send_verified(fd, (pid_t)pid, recorded_group(block), c->signal);
         close(fd);
         if (r == -1) {
                 tr_warnx("%s: task %s: process %lld: %s", CMD, id, (long long)pid, strerror(errno));
@@ -186,7 +223,8 @@ static int kill_task(const struct kill_ctx *c, const char *id, json_object *task
         if (strcmp(state, "waiting") == 0 || strcmp(state, "queued") == 0)
                 return check_place(c, id, block) == -1 ? TR_EXIT_REFUSED
                                                        : signal_waiter(c, id, block);
-        if (strcmp(state, "running") != 0) {
+        /* A command stopped by SIGSTOP or Ctrl-Z is still there: the supervisor continues it. */
+        if (strcmp(state, "running") != 0 && strcmp(state, "stopped") != 0) {
                 tr_warnx("%s: task %s: already over (%s)", CMD, id, state);
                 return TR_EXIT_OK;
         }
@@ -232,8 +270,10 @@ static int kill_all(struct kill_ctx *c, const struct tr_store_opts *so, char **i
         return status;
 }
 
-static int apply_option(struct kill_ctx *c, struct tr_store_opts *so, int opt, const char *arg)
+static int apply_option(void *opts, int opt, const char *arg)
 {
+        struct kill_ctx *c = opts;
+
         switch (opt) {
         case 's':
                 if ((c->signal = tr_parse_signal(arg)) > 0)
@@ -247,24 +287,23 @@ static int apply_option(struct kill_ctx *c, struct tr_store_opts *so, int opt, c
                 tr_warnx("%s: --kill-after: invalid duration '%s'", CMD, arg);
                 return -1;
         }
-        return tr_store_opt(so, opt, arg) == 1 ? 0 : -1;
+        return -1;
 }
+
+static const struct tr_cmd_spec kill_spec = {
+    .name = CMD,
+    .shortopts = "s:k:h",
+    .longopts = kill_options,
+    .usage = usage,
+    .apply = apply_option,
+    .max_args = -1,
+};
 
 int tr_cmd_kill(int argc, char **argv)
 {
         struct kill_ctx c = {.signal = SIGTERM};
-        struct tr_store_opts so = {.lock_timeout_ms = -1};
-        int opt;
+        struct tr_store_opts so;
+        int r = tr_cmd_parse(&kill_spec, argc, argv, &c, &so);
 
-        optind = 1;
-        argv[0] = "taskrun: " CMD;
-        while ((opt = getopt_long(argc, argv, "s:k:h", kill_options, NULL)) != -1) {
-                if (opt == 'h') {
-                        usage(stdout);
-                        return TR_EXIT_OK;
-                }
-                if (opt == '?' || apply_option(&c, &so, opt, optarg) == -1)
-                        return tr_cmd_usage_error(CMD);
-        }
-        return kill_all(&c, &so, argv + optind, argc - optind);
+        return r == TR_CMD_GO ? kill_all(&c, &so, argv + optind, argc - optind) : r;
 }

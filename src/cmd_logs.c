@@ -36,6 +36,7 @@ static const struct option logs_options[] = {
 struct follow {
         struct ev_loop *loop;
         ev_io inotify_w; /* the inotify descriptor: log written, task file replaced */
+        int inotify_fd;  /* -1 when not following */
         int log_wd, dir_wd;
         int log_fd;            /* -1: the run keeps no log; its tail is printed at the end */
         const char *task_name; /* the task file's name in its directory */
@@ -53,8 +54,10 @@ static void usage(FILE *f)
               "\n"
               "Print the output of task ID's run: the log of a detached run (from its\n"
               "header line to its footer), or else the output tail the task recorded when\n"
-              "the run ended. A task whose file is gone is read from taskrun's run archive\n"
-              "(which keeps a detached run's log by a hard link), saying so on stderr.\n"
+              "the run ended. A run still waiting for its blockers or a slot has none yet;\n"
+              "-f waits for it to start. A task whose file is gone is read from taskrun's\n"
+              "run archive (which keeps a detached run's log by a hard link), saying so on\n"
+              "stderr.\n"
               "\n"
               "         -f, --follow             print output as it comes until the run ends,\n"
               "                                  then exit with the run's exit status\n"
@@ -135,8 +138,12 @@ static int copy_out(int fd)
         return copy_upto(fd, -1);
 }
 
-/* Open the run's log at the run's own part (log_offset on), the last `lines` if asked. */
-static int open_log(json_object *block, long lines, int *fd)
+/*
+ * Open the run's log at the run's own part (log_offset on), the last `lines`
+ * if asked; when following, watch it first, so no write goes unseen. 0 also
+ * when the record names no log (yet).
+ */
+static int open_log(struct follow *f, json_object *block, long lines, int *fd)
 {
         const char *path = tr_json_str(block, "log");
         int64_t from = 0, upto = -1;
@@ -145,6 +152,11 @@ static int open_log(json_object *block, long lines, int *fd)
         *fd = -1;
         if (path == NULL)
                 return 0;
+        if (f->inotify_fd >= 0 && (f->log_wd = inotify_add_watch(
+                                       f->inotify_fd, path, IN_MODIFY | IN_CLOSE_WRITE)) == -1) {
+                tr_warnx("%s: inotify: %s: %s", CMD, path, strerror(errno));
+                return -1;
+        }
         if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
                 tr_warnx("%s: %s: %s", CMD, path, strerror(errno));
                 return -1;
@@ -185,7 +197,14 @@ static void check_task(struct follow *f)
                 }
                 return; /* a write in progress: the next event says more */
         }
-        if (tr_task_done(task, f->store->schema, &word) != TR_NOT_DONE) {
+        /* A run that waited for blockers or a slot has started, and names its log now. */
+        if (f->log_fd < 0) {
+                if (open_log(f, tr_task_block(task, f->store->schema), 0, &f->log_fd) == -1)
+                        f->status = TR_EXIT_FAIL;
+                else if (f->log_fd >= 0)
+                        copy_out(f->log_fd);
+        }
+        if (f->status == -1 && tr_task_done(task, f->store->schema, &word) != TR_NOT_DONE) {
                 if (f->log_fd >= 0)
                         copy_out(f->log_fd);
                 else
@@ -241,8 +260,8 @@ static void on_inotify(struct ev_loop *loop, ev_io *w, int revents)
                 ev_break(loop, EVBREAK_ALL);
 }
 
-/* Watch the log's writes and the task directory's renames, before anything is read. */
-static int watch(struct follow *f, int ifd, const char *log)
+/* Watch the task directory's renames, before anything is read. */
+static int watch_task(struct follow *f)
 {
         char dir[PATH_MAX];
         const char *slash = strrchr(f->ref->path, '/');
@@ -252,43 +271,56 @@ static int watch(struct follow *f, int ifd, const char *log)
         if (slash == f->ref->path)
                 snprintf(dir, sizeof dir, "/");
         f->task_name = slash ? slash + 1 : f->ref->path;
-        f->dir_wd = inotify_add_watch(ifd, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE);
-        f->log_wd = log ? inotify_add_watch(ifd, log, IN_MODIFY | IN_CLOSE_WRITE) : -2;
-        if (f->dir_wd == -1 || f->log_wd == -1) {
+        f->dir_wd = inotify_add_watch(f->inotify_fd, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE);
+        if (f->dir_wd == -1) {
                 tr_warnx("%s: inotify: %s", CMD, strerror(errno));
                 return -1;
         }
         return 0;
 }
 
-static int follow(struct follow *f, json_object *task)
+static void follow_end(struct follow *f)
 {
-        json_object *block = tr_task_block(task, f->store->schema);
-        int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (f->loop != NULL)
+                ev_loop_destroy(f->loop);
+        if (f->inotify_fd >= 0)
+                close(f->inotify_fd);
+        f->loop = NULL;
+        f->inotify_fd = -1;
+}
 
+/* The watches first, then the log (the last `lines`) and the task. */
+static int follow_start(struct follow *f, json_object *block)
+{
         f->status = -1;
         tr_here_init(&f->here);
+        f->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         f->loop = ev_loop_new(EVFLAG_AUTO);
-        if (ifd == -1 || f->loop == NULL || watch(f, ifd, tr_json_str(block, "log")) == -1) {
-                if (ifd == -1 || f->loop == NULL)
-                        tr_warnx("%s: cannot watch the task: %s", CMD, strerror(errno));
-                if (ifd != -1)
-                        close(ifd);
-                if (f->loop != NULL)
-                        ev_loop_destroy(f->loop);
-                return TR_EXIT_FAIL;
+        if (f->inotify_fd == -1 || f->loop == NULL) {
+                tr_warnx("%s: cannot watch the task: %s", CMD, strerror(errno));
+                return -1;
         }
-        ev_io_init(&f->inotify_w, on_inotify, ifd, EV_READ);
+        if (watch_task(f) == -1 || open_log(f, block, f->lines, &f->log_fd) == -1)
+                return -1;
+        ev_io_init(&f->inotify_w, on_inotify, f->inotify_fd, EV_READ);
         f->inotify_w.data = f;
         ev_io_start(f->loop, &f->inotify_w);
+        return 0;
+}
+
+static int follow(struct follow *f, json_object *block)
+{
+        if (follow_start(f, block) == -1) {
+                follow_end(f);
+                return TR_EXIT_FAIL;
+        }
         if (f->log_fd >= 0)
                 copy_out(f->log_fd);
         check_task(f); /* after the watches: a change meanwhile still wakes the loop */
         if (f->status == -1)
                 ev_run(f->loop, 0);
         ev_io_stop(f->loop, &f->inotify_w);
-        ev_loop_destroy(f->loop);
-        close(ifd);
+        follow_end(f);
         return f->status == -1 ? TR_EXIT_FAIL : f->status;
 }
 
@@ -312,6 +344,14 @@ static int show_archived(struct follow *f, json_object *task, int following)
         return following && r == TR_EXIT_OK ? run_status(task, f->store->schema) : r;
 }
 
+/* A run that has not started yet: waiting for blockers, or queued for a slot. */
+static int not_started(json_object *block)
+{
+        const char *state = tr_json_str(block, "state");
+
+        return strcmp(state, "waiting") == 0 || strcmp(state, "queued") == 0;
+}
+
 static int show_logs(struct follow *f, json_object *task, int following, int archived)
 {
         json_object *block = tr_task_block(task, f->store->schema);
@@ -321,16 +361,22 @@ static int show_logs(struct follow *f, json_object *task, int following, int arc
                 tr_warnx("%s: task %s: no run recorded", CMD, f->ref->id);
                 return TR_EXIT_FAIL;
         }
-        if (open_log(block, f->lines, &f->log_fd) == -1)
-                return TR_EXIT_FAIL;
-        if (archived)
+        if (archived) {
+                if (open_log(f, block, f->lines, &f->log_fd) == -1)
+                        return TR_EXIT_FAIL;
                 r = show_archived(f, task, following);
-        else if (following)
-                r = follow(f, task);
-        else if (f->log_fd >= 0)
+        } else if (following) {
+                r = follow(f, block);
+        } else if (not_started(block)) {
+                tr_warnx("%s: task %s: no output yet: its run has not started (%s)", CMD,
+                         f->ref->id, tr_json_str(block, "state"));
+        } else if (open_log(f, block, f->lines, &f->log_fd) == -1) {
+                r = TR_EXIT_FAIL;
+        } else if (f->log_fd >= 0) {
                 r = copy_out(f->log_fd) == 0 ? TR_EXIT_OK : TR_EXIT_FAIL;
-        else
+        } else {
                 print_tail(block, f->lines);
+        }
         if (f->log_fd >= 0)
                 close(f->log_fd);
         return r;
@@ -339,7 +385,7 @@ static int show_logs(struct follow *f, json_object *task, int following, int arc
 static int logs(const struct tr_store_opts *so, long lines, int following, char **ids, int nids)
 {
         struct tr_targets t;
-        struct follow f = {.lines = lines, .log_fd = -1};
+        struct follow f = {.lines = lines, .log_fd = -1, .inotify_fd = -1, .log_wd = -2};
         json_object *task;
         char archive[PATH_MAX];
         int r = tr_targets_open_ex(CMD, so, ids, nids, 1, 1, &t);
@@ -361,32 +407,43 @@ static int logs(const struct tr_store_opts *so, long lines, int following, char 
         return r;
 }
 
-int tr_cmd_logs(int argc, char **argv)
+struct logs_opts {
+        long lines;
+        int following;
+};
+
+static int apply_option(void *opts, int opt, const char *arg)
 {
-        struct tr_store_opts so = {.lock_timeout_ms = -1};
-        int opt, following = 0;
-        long lines = 0;
+        struct logs_opts *o = opts;
         char *end;
 
-        optind = 1;
-        argv[0] = "taskrun: " CMD;
-        while ((opt = getopt_long(argc, argv, "fn:h", logs_options, NULL)) != -1) {
-                if (opt == 'h') {
-                        usage(stdout);
-                        return TR_EXIT_OK;
-                }
-                if (opt == 'f') {
-                        following = 1;
-                } else if (opt == 'n') {
-                        errno = 0;
-                        lines = strtol(optarg, &end, 10);
-                        if (errno != 0 || end == optarg || *end != '\0' || lines <= 0) {
-                                tr_warnx("%s: --lines: not a positive number '%s'", CMD, optarg);
-                                return tr_cmd_usage_error(CMD);
-                        }
-                } else if (opt == '?' || tr_store_opt(&so, opt, optarg) != 1) {
-                        return tr_cmd_usage_error(CMD);
-                }
+        if (opt == 'f') {
+                o->following = 1;
+                return 0;
         }
-        return logs(&so, lines, following, argv + optind, argc - optind);
+        errno = 0;
+        o->lines = strtol(arg, &end, 10);
+        if (errno != 0 || end == arg || *end != '\0' || o->lines <= 0) {
+                tr_warnx("%s: --lines: not a positive number '%s'", CMD, arg);
+                return -1;
+        }
+        return 0;
+}
+
+static const struct tr_cmd_spec logs_spec = {
+    .name = CMD,
+    .shortopts = "fn:h",
+    .longopts = logs_options,
+    .usage = usage,
+    .apply = apply_option,
+    .max_args = -1,
+};
+
+int tr_cmd_logs(int argc, char **argv)
+{
+        struct logs_opts o = {0};
+        struct tr_store_opts so;
+        int r = tr_cmd_parse(&logs_spec, argc, argv, &o, &so);
+
+        return r == TR_CMD_GO ? logs(&so, o.lines, o.following, argv + optind, argc - optind) : r;
 }

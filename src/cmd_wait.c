@@ -57,10 +57,10 @@ static void usage(FILE *f)
               "(inotify) and by the end of their processes (pidfd), without polling. With\n"
               "no ID: every task of the list whose run taskrun started and that is\n"
               "running now. Done: status completed (or failed in a --file task), or a\n"
-              "last run that ended (completed, failed, timed_out, killed, lost), or a run\n"
-              "whose process is gone (lost, as reap judges it; nothing is written). A\n"
-              "task file that is gone is answered from taskrun's run archive when it\n"
-              "holds the run. One line per task as it is done:\n"
+              "last run that ended (completed, failed, timed_out, stalled, killed, lost),\n"
+              "or a run whose process is gone (lost, as reap judges it; nothing is\n"
+              "written). A task file that is gone is answered from taskrun's run archive\n"
+              "when it holds the run. One line per task as it is done:\n"
               "  3: completed (exit 0, 41.3s)\n"
               "  4: failed (exit 2, 3.1s): last line of output\n"
               "  5: lost (process 1234 is gone)\n"
@@ -81,7 +81,7 @@ static void usage(FILE *f)
               f);
         tr_cmd_store_usage(f);
         fputs("\nexit status: 0 all completed (--any: the first done did); 1 some failed,\n"
-              "timed out or were killed, or a task is unreadable; 3 some lost, or gone\n"
+              "timed out, stalled or were killed, or a task is unreadable; 3 some lost, or gone\n"
               "with no record of their run; 124 --timeout expired first (still running);\n"
               "2 usage error. When several apply: 124, then 3, then 1.\n",
               f);

@@ -8,7 +8,8 @@ enum {
         TR_EXIT_USAGE = 2,         /* bad options or arguments of a subcommand; unknown word */
         TR_EXIT_REFUSED = 3,       /* kill: not ours to signal (another host or boot, pid reused) */
         TR_EXIT_LOST = 3,          /* wait: a run was lost, or its task is gone without a record */
-        TR_EXIT_TIMEOUT = 124,     /* --timeout expired */
+        TR_EXIT_RUNNING = 122,     /* rerun: the task's run is still going; nothing was run */
+        TR_EXIT_TIMEOUT = 124,     /* --timeout or --stall-timeout expired */
         TR_EXIT_ERROR = 125,       /* taskrun's own error (before the child ran, or its output) */
         TR_EXIT_NOEXEC = 126,      /* command found but not executable */
         TR_EXIT_NOENT = 127,       /* command not found */

@@ -64,13 +64,14 @@ struct tr_gate {
         const struct tr_task_ref *ref; /* NULL: the run keeps no task file */
         const char *task_id;           /* --task, when given */
         char *const *argv;
-        int *ready_fd;      /* --detach: closed once a waiting or queued record is written */
-        int unique_fd;      /* the key's lock, held for the run's life; -1 */
-        int slot_fd;        /* the slot held; -1 */
-        int signal;         /* the signal that ended a wait, or 0 */
-        ev_signal sig_w[3]; /* TERM, INT, HUP while waiting */
-        int recorded;       /* a waiting or queued record was written */
-        char why[600];      /* why the command will not run */
+        json_object *options; /* the run options a rerun reuses, recorded too; or NULL */
+        int *ready_fd;        /* --detach: closed once a waiting or queued record is written */
+        int unique_fd;        /* the key's lock, held for the run's life; -1 */
+        int slot_fd;          /* the slot held; -1 */
+        int signal;           /* the signal that ended a wait, or 0 */
+        ev_signal sig_w[3];   /* TERM, INT, HUP while waiting */
+        int recorded;         /* a waiting or queued record was written */
+        char why[600];        /* why the command will not run */
 };
 
 void tr_gate_init(struct tr_gate *g, const struct tr_gate_opts *o, char *const *argv);

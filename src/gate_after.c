@@ -91,8 +91,8 @@ static void watch_process(struct after_ctx *c, struct blocker *b, pid_t pid)
 static const char *ended_how(const char *word)
 {
         static const char *const words[][2] = {
-            {"timed_out", "timed out"}, {"killed", "was killed"}, {"lost", "was lost"},
-            {"skipped", "was skipped"}, {"failed", "failed"},
+            {"timed_out", "timed out"}, {"stalled", "stalled"},     {"killed", "was killed"},
+            {"lost", "was lost"},       {"skipped", "was skipped"}, {"failed", "failed"},
         };
 
         for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)

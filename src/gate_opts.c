@@ -111,7 +111,7 @@ void tr_gate_usage(FILE *f)
         fputs("gates:       --after ID[,ID...]  start once these tasks completed (repeatable);\n"
               "                            if one fails, is killed or lost: skip (status 121)\n"
               "             --after-done   start once the blockers ended, however they ended\n"
-              "             --ignore-blocked    do not wait for the --task's blockedBy\n",
+              "             --ignore-blocked    do not wait for the task's own blockedBy\n",
               f);
 }
 

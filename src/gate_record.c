@@ -28,10 +28,11 @@ struct gate_record {
 static void clear_plain(json_object *task)
 {
         static const char *const keys[] = {
-            "exit_code",    "signal",       "timed_out",  "ended_at",
-            "duration_ms",  "output_tail",  "last_line",  "error",
-            "heartbeat_at", "output_bytes", "started_at", "waiting_for",
-            "queue",        "queue_dir",    "ticket",     "skipped_because"};
+            "exit_code",       "signal",      "timed_out", "ended_at",     "duration_ms",
+            "output_tail",     "last_line",   "error",     "heartbeat_at", "output_bytes",
+            "started_at",      "waiting_for", "queue",     "queue_dir",    "ticket",
+            "skipped_because", "stalled",     "attempt",   "attempts",     "retry_at",
+            "options"};
 
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
                 json_object_object_del(task, keys[i]);
@@ -89,6 +90,8 @@ static int record_before(json_object *task, void *arg, struct tr_err *e)
 
         json_object_object_add(b, "state", json_object_new_string(r->state));
         set_waiter(b, r->g->argv);
+        if (r->g->options != NULL)
+                json_object_object_add(b, "options", json_object_get(r->g->options));
         if (r->waiting_for != NULL)
                 json_object_object_add(b, "waiting_for", json_object_get(r->waiting_for));
         if (r->queue != NULL) {

@@ -12,29 +12,36 @@
 
 const char *tr_state_name(enum tr_state s)
 {
-        static const char *const names[] = {"running", "completed", "failed", "timed_out",
-                                            "killed",  "lost",      "stopped"};
+        static const char *const names[] = {"running", "completed", "failed",  "timed_out",
+                                            "killed",  "lost",      "stopped", "stalled"};
 
         return names[s];
 }
 
 void tr_outcome_line(const struct tr_run_end *end, char *buf, size_t n)
 {
-        char took[32], sig[32];
+        char took[32], sig[32], quiet[32];
 
         tr_format_duration(end->duration_ms, took, sizeof took);
+        if (end->between_attempts) /* the last attempt's duration would mislead */
+                snprintf(took, sizeof took, "%s", "while waiting to retry");
+        tr_format_duration(end->stall_timeout_ms, quiet, sizeof quiet);
         tr_signal_name(end->kill_signal ? end->kill_signal : end->signal, sig, sizeof sig);
         if (end->exec_errno != 0)
                 snprintf(buf, n, "failed: could not run the command: %s",
                          strerror(end->exec_errno));
         else if (end->kill_signal != 0)
-                snprintf(buf, n, "killed by taskrun kill (%s from pid %d) after %s", sig,
-                         (int)end->kill_pid, took);
+                snprintf(buf, n, "killed by taskrun kill (%s from pid %d)%s%s", sig,
+                         (int)end->kill_pid, end->between_attempts ? " " : " after ", took);
         else if (end->timed_out)
                 snprintf(buf, n, "timed out after %s%s%s", took, end->signal ? ", ended by " : "",
                          end->signal ? sig : "");
+        else if (end->stalled)
+                snprintf(buf, n, "stalled after %s: no output for %s%s%s", took, quiet,
+                         end->signal ? ", ended by " : "", end->signal ? sig : "");
         else if (end->signal != 0)
-                snprintf(buf, n, "killed by %s after %s", sig, took);
+                snprintf(buf, n, "killed by %s%s%s", sig, end->between_attempts ? " " : " after ",
+                         took);
         else if (end->exit_code == 0)
                 snprintf(buf, n, "completed in %s", took);
         else
@@ -93,8 +100,9 @@ static void strip_result_block(json_object *task)
 static void clear_result(json_object *block)
 {
         static const char *const keys[] = {
-            "exit_code", "signal", "timed_out",    "ended_at",    "duration_ms", "output_tail",
-            "last_line", "error",  "output_error", "stop_signal", "killed_by",   "on_exit_error"};
+            "exit_code",     "signal",    "timed_out", "stalled",      "ended_at",    "duration_ms",
+            "output_tail",   "last_line", "error",     "output_error", "stop_signal", "killed_by",
+            "on_exit_error", "retry_at",  "attempt",   "attempts",     "options"};
 
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
                 json_object_object_del(block, keys[i]);
@@ -120,6 +128,7 @@ static const char *ended_prefix(const char *state)
                 const char *state, *prefix;
         } forms[] = {{"failed", "Failed: "},
                      {"timed_out", "Timed out: "},
+                     {"stalled", "Stalled: "},
                      {"killed", "Killed: "},
                      {"lost", "Lost: "}};
 
@@ -149,7 +158,7 @@ static size_t recorded_argv(json_object *task, char **args, size_t max)
 /* The activeForm an earlier run of taskrun set (running or ended), from the argv it recorded. */
 static int form_is_ours(const char *form, json_object *task)
 {
-        static const char *const states[] = {"failed", "timed_out", "killed", "lost"};
+        static const char *const states[] = {"failed", "timed_out", "stalled", "killed", "lost"};
         char *args[64], ours[160], *cmd;
         int mine;
 
@@ -205,6 +214,16 @@ void tr_report_active_form_end(json_object *task, const char *state)
         free(cmd);
 }
 
+/* --retry: which attempt this is, and how the earlier ones ended. */
+static void set_attempts(json_object *b, const struct tr_run_info *in)
+{
+        if (in->attempt <= 0)
+                return;
+        set_int(b, "attempt", in->attempt);
+        if (in->attempts != NULL)
+                json_object_object_add(b, "attempts", json_object_get(in->attempts));
+}
+
 int tr_report_start(json_object *task, void *arg, struct tr_err *e)
 {
         const struct tr_report *r = arg;
@@ -240,6 +259,9 @@ int tr_report_start(json_object *task, void *arg, struct tr_err *e)
         set_str(b, "started_at", in->started_at);
         set_str(b, "heartbeat_at", in->started_at);
         set_int(b, "output_bytes", 0);
+        if (in->options != NULL)
+                json_object_object_add(b, "options", json_object_get(in->options));
+        set_attempts(b, in);
         return 0;
 }
 
@@ -377,6 +399,10 @@ int tr_report_end(json_object *task, void *arg, struct tr_err *e)
                                end->signal ? NULL : json_object_new_int(end->exit_code));
         json_object_object_add(b, "signal", end->signal ? json_object_new_int(end->signal) : NULL);
         json_object_object_add(b, "timed_out", json_object_new_boolean(end->timed_out));
+        if (end->stalled)
+                json_object_object_add(b, "stalled", json_object_new_boolean(1));
+        else
+                json_object_object_del(b, "stalled");
         set_str(b, "ended_at", end->ended_at);
         set_int(b, "duration_ms", end->duration_ms);
         set_str(b, "heartbeat_at", end->ended_at);
@@ -397,6 +423,8 @@ int tr_report_end(json_object *task, void *arg, struct tr_err *e)
         else
                 json_object_object_del(b, "output_error");
         json_object_object_del(b, "stop_signal");
+        json_object_object_del(b, "retry_at");
+        set_attempts(b, r->info);
         /* An error a reap wrote while we were on our way here is no longer true. */
         if (end->exec_errno)
                 set_str(b, "error", strerror(end->exec_errno));
@@ -416,5 +444,22 @@ int tr_report_stopped(json_object *task, void *arg, struct tr_err *e)
                 set_int(b, "stop_signal", r->stop_signal);
         else
                 json_object_object_del(b, "stop_signal");
+        return 0;
+}
+
+int tr_report_retry(json_object *task, void *arg, struct tr_err *e)
+{
+        const struct tr_report *r = arg;
+        const struct tr_run_end *end = r->end;
+        json_object *b = block_of(task, r->schema, 0);
+        (void)e;
+
+        set_str(b, "state", tr_state_name(TR_STATE_RUNNING));
+        json_object_object_del(b, "stop_signal");
+        set_str(b, "heartbeat_at", end->ended_at);
+        set_int(b, "output_bytes", (int64_t)end->output_bytes);
+        set_str(b, "last_line", end->last_line);
+        set_attempts(b, r->info);
+        set_str(b, "retry_at", r->retry_at);
         return 0;
 }

@@ -10,13 +10,8 @@
 #include <unistd.h>
 
 #include "taskrun/atomic.h"
-#include "archive.h"
-#include "ci.h"
 #include "cli.h"
-#include "events.h"
-#include "on_exit.h"
-#include "ping.h"
-#include "run.h"
+#include "run_ctx.h"
 #include "run_log.h"
 
 #define RESULT_LINES 10 /* output lines in a failed task's description */
@@ -26,111 +21,15 @@
  * can act on a task that says "running" for less than this anyway.
  */
 #define RUNNING_DELAY_MS 50
-#define TRANSIENT_LOCK_MS 200
-#define TRANSIENT 1 /* write_task: a record a later one supersedes */
 #define ORPHAN_KILL_MS                                                                             \
         5000 /* --orphans kill without --kill-after: SIGKILL this long after TERM                  \
               */
 
-struct run_ctx {
-        const struct tr_run_opts *o;
-        struct tr_store store;
-        struct tr_task_ref ref;
-        int tracked;          /* a task file is kept for this run */
-        int write_failed;     /* a task file write failed: --strict turns it into 125 */
-        int running_written;  /* the running record is in the file */
-        json_object *pending; /* a new task whose id is reserved and whose file is not made yet */
-        int ready_fd;         /* --detach: closed once the running record is written */
-        struct tr_run_info info;
-        struct tr_report report;
-        char log[PATH_MAX];      /* --detach: the log's absolute path */
-        sigset_t mask, defaults; /* what the command starts with, for hooks too */
-        struct tr_ping ping;     /* --ping */
-        int pinging;
-        char output_error[128];                /* "stdout: No space left on device" */
-        struct tr_tail replay_out, replay_err; /* --quiet with two pipes */
-        struct tr_events events;               /* --events */
-        int start_emitted;
-        json_object *final; /* the task as the final write left it, for the run archive */
+/* An attempt's end as the record and the reports take it, and the text it owns. */
+struct ending {
+        struct tr_run_end end;
+        char *tail, *last; /* end.tail and end.last_line */
 };
-
-/* An --events line: event, time and task first; the caller adds the rest. */
-static json_object *event_new(struct run_ctx *c, const char *name)
-{
-        json_object *ev = tr_event_new(name);
-
-        json_object_object_add(ev, "task", c->tracked ? json_object_new_string(c->ref.id) : NULL);
-        return ev;
-}
-
-/* Append it; a failure is one warning (and 125 with --strict), then no more events. */
-static void emit(struct run_ctx *c, json_object *ev)
-{
-        struct tr_err e;
-
-        if (tr_events_emit(&c->events, ev, &e) == -1) {
-                tr_warn_err(&e);
-                c->write_failed = 1;
-                tr_events_close(&c->events);
-        }
-}
-
-static void emit_start(struct run_ctx *c)
-{
-        json_object *ev;
-
-        if (c->events.fd == -1 || c->start_emitted)
-                return;
-        c->start_emitted = 1;
-        ev = event_new(c, "start");
-        json_object_object_add(ev, "pid", c->info.pid ? json_object_new_int(c->info.pid) : NULL);
-        tr_event_add_text(ev, "host", c->info.host);
-        json_object_object_add(ev, "argv", tr_json_argv(c->o->argv));
-        emit(c, ev);
-}
-
-static void emit_heartbeat(struct run_ctx *c, uint64_t bytes, const char *last)
-{
-        json_object *ev;
-
-        if (c->events.fd == -1)
-                return;
-        ev = event_new(c, "heartbeat");
-        json_object_object_add(ev, "output_bytes", json_object_new_int64((int64_t)bytes));
-        tr_event_add_text(ev, "last_line", last);
-        emit(c, ev);
-}
-
-/* stopped (sig > 0) or continued (sig == 0). */
-static void emit_stop(struct run_ctx *c, int sig)
-{
-        json_object *ev;
-
-        if (c->events.fd == -1)
-                return;
-        ev = event_new(c, sig ? "stopped" : "continued");
-        if (sig)
-                json_object_object_add(ev, "signal", json_object_new_int(sig));
-        emit(c, ev);
-}
-
-static void emit_end(struct run_ctx *c, const struct tr_run_end *end, int status)
-{
-        json_object *ev;
-
-        if (c->events.fd == -1)
-                return;
-        emit_start(c); /* a command that could not start has its start too */
-        ev = event_new(c, "end");
-        json_object_object_add(ev, "state", json_object_new_string(tr_state_name(end->state)));
-        json_object_object_add(ev, "exit_code",
-                               end->signal ? NULL : json_object_new_int(end->exit_code));
-        json_object_object_add(ev, "signal", end->signal ? json_object_new_int(end->signal) : NULL);
-        json_object_object_add(ev, "status", json_object_new_int(status));
-        json_object_object_add(ev, "duration_ms", json_object_new_int64(end->duration_ms));
-        emit(c, ev);
-        tr_events_close(&c->events);
-}
 
 /* Errors about what the user asked for stop us; I/O trouble only loses tracking. */
 static int is_usage_error(int errnum)
@@ -153,42 +52,6 @@ static int select_existing(struct run_ctx *c, struct tr_err *e)
         return 0;
 }
 
-/*
- * A new task's file can wait for its first record when nothing must read it
- * sooner: no gate writes a waiting or queued record, and no detaching parent
- * waits for the running one. A quick command then writes its task once.
- */
-static int can_defer_create(const struct run_ctx *c)
-{
-        const struct tr_run_opts *o = c->o;
-
-        return c->store.schema == TR_SCHEMA_CLAUDE && o->task_id == NULL && !o->detach &&
-               o->gate.n_after == 0 && o->gate.slots == 0;
-}
-
-/* A new task: made now, or its id reserved and the task kept for the first record. */
-static int create_task(struct run_ctx *c, struct tr_err *e)
-{
-        const struct tr_run_opts *o = c->o;
-        char *subject = o->subject ? NULL : tr_argv_join(o->argv, 200);
-        json_object *task = tr_task_new(o->subject ? o->subject : subject, o->description);
-        int r;
-
-        free(subject);
-        if (c->store.schema == TR_SCHEMA_PLAIN || o->task_id != NULL)
-                r = tr_task_create_at(&c->store, &c->ref, task, TR_CREATE_ADOPT, e);
-        else if (can_defer_create(c) && (r = tr_task_reserve(&c->store, &c->ref, e)) == 0)
-                c->pending = json_object_get(task);
-        else
-                r = tr_task_create(&c->store, task, &c->ref, e);
-        json_object_put(task);
-        /* --detach prints the id on stdout; --quiet says nothing unless the command fails. */
-        if (r == 0 && o->task_id == NULL && c->store.schema == TR_SCHEMA_CLAUDE && !o->detach &&
-            !o->quiet)
-                fprintf(stderr, "taskrun: task %s\n", c->ref.id);
-        return r < 0 ? -1 : 0;
-}
-
 static int select_task(struct run_ctx *c, struct tr_err *e)
 {
         const struct tr_run_opts *o = c->o;
@@ -208,64 +71,7 @@ static int select_task(struct run_ctx *c, struct tr_err *e)
                 if (e->errnum != ENOENT)
                         return -1;
         }
-        return create_task(c, e);
-}
-
-/*
- * The first record of a task whose id was reserved makes its file. If the id
- * was taken meanwhile (a Claude release that allocates without the list
- * lock), the run moves to a new id and says so.
- */
-static int create_pending(struct run_ctx *c, tr_mutate_fn fn, void *arg, struct tr_err *e)
-{
-        int r;
-
-        if (fn(c->pending, arg, e) == -1)
-                return -1;
-        r = tr_task_create_at(&c->store, &c->ref, c->pending, TR_CREATE_RESERVED, e);
-        if (r == -1 && e->errnum == EEXIST) {
-                char was[sizeof c->ref.id];
-                snprintf(was, sizeof was, "%s", c->ref.id);
-                if ((r = tr_task_create(&c->store, c->pending, &c->ref, e)) == 0)
-                        tr_warnx("task %s was taken by another writer; this run is task %s", was,
-                                 c->ref.id);
-        }
-        if (r == 0) {
-                json_object_put(c->pending);
-                c->pending = NULL;
-        }
-        return r;
-}
-
-/*
- * Write fn's change (arg: its argument) into the task file. Returns 0
- * written (or nothing to write to), 1 skipped because another process holds
- * the lock, -1 failed. A transient record (running, heartbeat, stopped) waits
- * for a lock at most TRANSIENT_LOCK_MS: the loop stands still meanwhile, and
- * a later heartbeat or the end will say more anyway.
- */
-static int write_task_arg(struct run_ctx *c, tr_mutate_fn fn, void *arg, int transient)
-{
-        struct tr_store store = c->store;
-        struct tr_err e;
-
-        if (!c->tracked)
-                return 0;
-        if (transient && (store.lock_timeout_ms < 0 || store.lock_timeout_ms > TRANSIENT_LOCK_MS))
-                store.lock_timeout_ms = TRANSIENT_LOCK_MS;
-        if (c->pending ? create_pending(c, fn, arg, &e) == 0
-                       : tr_task_update(&store, &c->ref, fn, arg, &e) == 0)
-                return 0;
-        if (transient && e.errnum == ETIMEDOUT)
-                return 1;
-        tr_warn_err(&e);
-        c->write_failed = 1;
-        return -1;
-}
-
-static int write_task(struct run_ctx *c, tr_mutate_fn fn, int transient)
-{
-        return write_task_arg(c, fn, &c->report, transient);
+        return tr_run_new_task(c, e);
 }
 
 static void on_start(void *ctx, const struct tr_child *child)
@@ -274,7 +80,7 @@ static void on_start(void *ctx, const struct tr_child *child)
 
         c->info.pid = child->pid;
         tr_proc_start_ticks(child->pid, &c->info.start_ticks);
-        emit_start(c);
+        tr_run_emit_start(c);
 }
 
 static void on_running(void *ctx)
@@ -284,59 +90,11 @@ static void on_running(void *ctx)
         if (c->running_written)
                 return;
         /* A busy lock: try again at the next heartbeat; the end writes both if need be. */
-        c->running_written = write_task(c, tr_report_start, TRANSIENT) != 1;
+        c->running_written = tr_run_write(c, tr_report_start, TR_RUN_TRANSIENT) != 1;
         if (c->ready_fd != -1) {
                 close(c->ready_fd); /* the detaching parent may print the id now */
                 c->ready_fd = -1;
         }
-}
-
-/* A command that ended before its running record was written gets both in one write. */
-static int report_start_end(json_object *task, void *arg, struct tr_err *e)
-{
-        if (tr_report_start(task, arg, e) == -1)
-                return -1;
-        return tr_report_end(task, arg, e);
-}
-
-/* The final write: the end record, and a hold on the task it leaves for the archive. */
-struct final_write {
-        struct run_ctx *c;
-        tr_mutate_fn fn;
-};
-
-static int report_final(json_object *task, void *arg, struct tr_err *e)
-{
-        struct final_write *w = arg;
-
-        if (w->fn(task, &w->c->report, e) == -1)
-                return -1;
-        json_object_put(w->c->final); /* a retry after a concurrent replace: the last one counts */
-        w->c->final = json_object_get(task);
-        return 0;
-}
-
-/*
- * The run archive keeps the final task after the task file is gone. Without
- * a final task (its write failed: the file was deleted meanwhile), the record
- * is made anew from what this run knows. A failure is a warning only.
- */
-static void archive_run(struct run_ctx *c)
-{
-        json_object *task = json_object_get(c->final);
-        struct tr_err e;
-
-        if (!c->tracked)
-                return;
-        if (task == NULL) {
-                task =
-                    tr_task_new(c->o->subject ? c->o->subject : c->o->argv[0], c->o->description);
-                json_object_object_add(task, "id", json_object_new_string(c->ref.id));
-                report_start_end(task, &c->report, &e);
-        }
-        if (tr_archive_put(&c->store, c->ref.id, task, &e) == -1)
-                tr_warnx("run archive: %s", e.msg);
-        json_object_put(task);
 }
 
 static void on_heartbeat(void *ctx, const struct tr_tail *tail)
@@ -350,8 +108,8 @@ static void on_heartbeat(void *ctx, const struct tr_tail *tail)
         c->report.now = now;
         c->report.last_line = last;
         c->report.output_bytes = tail->total;
-        write_task(c, tr_report_heartbeat, TRANSIENT);
-        emit_heartbeat(c, tail->total, last);
+        tr_run_write(c, tr_report_heartbeat, TR_RUN_TRANSIENT);
+        tr_run_emit_heartbeat(c, tail->total, last);
         free(last);
 }
 
@@ -361,8 +119,8 @@ static void on_stopped(void *ctx, int sig)
 
         c->report.stop_signal = sig;
         on_running(c); /* the running record first, if it is not written yet */
-        write_task(c, tr_report_stopped, TRANSIENT);
-        emit_stop(c, sig);
+        tr_run_write(c, tr_report_stopped, TR_RUN_TRANSIENT);
+        tr_run_emit_stop(c, sig);
 }
 
 static void on_continued(void *ctx)
@@ -370,8 +128,8 @@ static void on_continued(void *ctx)
         struct run_ctx *c = ctx;
 
         c->report.stop_signal = 0;
-        write_task(c, tr_report_stopped, TRANSIENT);
-        emit_stop(c, 0);
+        tr_run_write(c, tr_report_stopped, TR_RUN_TRANSIENT);
+        tr_run_emit_stop(c, 0);
 }
 
 /* Output the user will not see: say so once, and keep it for the record. */
@@ -412,6 +170,8 @@ static enum tr_state end_state(const struct tr_outcome *out)
                 return TR_STATE_KILLED; /* whatever the command made of it */
         if (out->timed_out)
                 return TR_STATE_TIMED_OUT;
+        if (out->stalled)
+                return TR_STATE_STALLED;
         if (out->exec_errno == 0 && out->signal != 0)
                 return TR_STATE_KILLED;
         if (out->exec_errno == 0 && out->exit_code == 0)
@@ -419,142 +179,21 @@ static enum tr_state end_state(const struct tr_outcome *out)
         return TR_STATE_FAILED;
 }
 
-/* --summary and --github: results for whatever CI runs us. */
-static void report_to_ci(struct run_ctx *c, const struct tr_run_end *end, int status)
+/* How the attempt that ended is recorded and reported; ending_free gives back its text. */
+static void ending_of(const struct run_ctx *c, const struct tr_outcome *out,
+                      const struct tr_tail *tail, struct ending *x)
 {
-        struct tr_ci_result r = {
-            .argv = c->o->argv,
-            .task_id = c->tracked ? c->ref.id : NULL,
-            .started_at = c->info.started_at,
-            .end = end,
-            .subject = c->o->subject,
-            .status = status,
-        };
-        struct tr_err e;
+        struct tr_run_end *end = &x->end;
 
-        if (c->o->summary_path != NULL && tr_ci_write_summary(c->o->summary_path, &r, &e) == -1) {
-                tr_warn_err(&e);
-                c->write_failed = 1;
-        }
-        if (c->o->github && tr_github_active()) {
-                tr_github_group_end();
-                if (tr_github_report(&r, &e) == -1)
-                        tr_warn_err(&e);
-        }
-}
-
-/* The hook's stdin: the task as it reads now, or the --summary object without one. */
-static char *final_record(struct run_ctx *c, const struct tr_ci_result *r)
-{
-        json_object *o = NULL;
-        struct tr_err e;
-        char *text;
-
-        if (c->tracked && tr_task_read(&c->store, &c->ref, &o, &e) == 0)
-                text = strdup(tr_task_format(o));
-        else if ((o = tr_ci_summary(r)) != NULL)
-                text = strdup(json_object_to_json_string_ext(
-                    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-        else
-                text = NULL;
-        json_object_put(o);
-        return text;
-}
-
-/* A failed hook is a warning, and metadata.taskrun.on_exit_error in the task. */
-static void record_on_exit_error(struct run_ctx *c, const char *why)
-{
-        json_object *patch, *block;
-        struct tr_err e;
-
-        tr_warnx("--on-exit: %s", why);
-        if (!c->tracked)
-                return;
-        patch = block = json_object_new_object();
-        if (c->store.schema == TR_SCHEMA_CLAUDE) {
-                json_object *meta = json_object_new_object();
-                block = json_object_new_object();
-                json_object_object_add(meta, "taskrun", block);
-                json_object_object_add(patch, "metadata", meta);
-        }
-        json_object_object_add(block, "on_exit_error", json_object_new_string(why));
-        if (tr_task_patch(&c->store, &c->ref, patch, &e) == -1)
-                tr_warn_err(&e);
-        json_object_put(patch);
-}
-
-/* --on-exit CMD, once the final record is written; never changes our exit status. */
-static void run_on_exit(struct run_ctx *c, const struct tr_run_end *end, int status)
-{
-        struct tr_ci_result r = {
-            .argv = c->o->argv,
-            .task_id = c->tracked ? c->ref.id : NULL,
-            .started_at = c->info.started_at,
-            .end = end,
-        };
-        char *input = final_record(c, &r), dir[PATH_MAX];
-        struct tr_on_exit h = {
-            .cmd = c->o->on_exit,
-            .input = input ? input : "",
-            .input_len = input ? strlen(input) : 0,
-            .timeout_ms = c->o->on_exit_timeout_ms,
-            .task_id = c->tracked ? c->ref.id : "",
-            .list_dir = !c->tracked                           ? ""
-                        : realpath(c->store.dir, dir) != NULL ? dir
-                                                              : c->store.dir,
-            .state = tr_state_name(end->state),
-            .exit_status = status,
-            .duration_ms = end->duration_ms,
-            .mask = c->mask,
-            .defaults = c->defaults,
-        };
-        struct tr_err e;
-
-        if (tr_on_exit_run(&h, &e) == -1)
-                record_on_exit_error(c, e.msg);
-        free(input);
-}
-
-/* --ping: the start ping goes out from the helper, so the command does not wait. */
-static void ping_begin(struct run_ctx *c)
-{
-        struct tr_err e;
-
-        if (c->o->ping_url == NULL)
-                return;
-        if (tr_ping_init(&c->ping, c->o->ping_url, &e) == -1 || tr_ping_start(&c->ping, &e) == -1) {
-                tr_warn_err(&e);
-                return;
-        }
-        c->pinging = 1;
-}
-
-/* The end ping, after the final record; a monitor's trouble is only a warning. */
-static void ping_end(struct run_ctx *c, int status, const char *body)
-{
-        struct tr_err start_e, e;
-        int r;
-
-        if (!c->pinging)
-                return;
-        r = tr_ping_end(&c->ping, status, body, body ? strlen(body) : 0, &start_e, &e);
-        if (start_e.msg[0] != '\0')
-                tr_warn_err(&start_e);
-        if (r == -1)
-                tr_warn_err(&e);
-        tr_ping_free(&c->ping);
-        c->pinging = 0;
-}
-
-static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct tr_tail *tail)
-{
-        struct tr_run_end end = {
+        *end = (struct tr_run_end){
             .state = end_state(out),
             .exit_code = out->signal       ? -1
                          : out->exec_errno ? tr_outcome_status(out, 0)
                                            : out->exit_code,
             .signal = out->signal,
             .timed_out = out->timed_out,
+            .stalled = out->stalled,
+            .stall_timeout_ms = c->o->stall_timeout_ms,
             .exec_errno = out->exec_errno,
             .duration_ms = out->duration_ms,
             .output_bytes = tail->total,
@@ -563,36 +202,43 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
             .kill_uid = out->kill_uid,
             .output_error = c->output_error[0] ? c->output_error : NULL,
         };
-        char *full = tr_tail_render(tail, 0), *last = tr_tail_last_line(tail);
+        tr_iso8601_now(end->ended_at);
+        x->tail = tr_tail_render(tail, 0);
+        x->last = tr_tail_last_line(tail);
+        end->tail = x->tail;
+        end->tail_lines = x->tail ? tr_tail_last_lines(x->tail, RESULT_LINES) : NULL;
+        end->last_line = x->last;
+}
 
-        tr_iso8601_now(end.ended_at);
-        end.tail = full;
-        end.tail_lines = full ? tr_tail_last_lines(full, RESULT_LINES) : NULL;
-        end.last_line = last;
-        c->report.end = &end;
+/* The text an ending owns; it may be filled again after. */
+static void ending_free(struct ending *x)
+{
+        free(x->tail);
+        free(x->last);
+        x->tail = x->last = NULL;
+}
+
+/* The final record, then everything that reports the run to others. */
+static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct tr_run_end *end,
+                   const struct tr_tail *tail)
+{
+        int status = tr_outcome_status(out, c->o->preserve_status);
+
+        c->report.end = end;
         if (c->o->detach)
-                tr_log_footer(STDOUT_FILENO, &end); /* before the record: logs -f ends on it */
-        struct final_write fw = {
-            .c = c, .fn = c->running_written || out->exec_errno ? tr_report_end : report_start_end};
-        write_task_arg(c, report_final, &fw, 0);
-        archive_run(c);
+                tr_log_footer(STDOUT_FILENO, end); /* before the record: logs -f ends on it */
+        tr_run_write_final(c, c->running_written || out->exec_errno ? tr_report_end
+                                                                    : tr_run_report_start_end);
         if (c->ready_fd != -1 && out->exec_errno != 0) {
-                unsigned char status = (unsigned char)tr_outcome_status(out, 0);
-                tr_write_all(c->ready_fd, &status, 1); /* --detach: the parent exits with it */
+                unsigned char exec_status = (unsigned char)tr_outcome_status(out, 0);
+                tr_write_all(c->ready_fd, &exec_status, 1); /* --detach: the parent exits with it */
         }
-        report_to_ci(c, &end, tr_outcome_status(out, c->o->preserve_status));
-        if (c->o->quiet && end.state != TR_STATE_COMPLETED)
+        tr_run_report_ci(c, end, status);
+        if (c->o->quiet && end->state != TR_STATE_COMPLETED)
                 replay_output(c, tail);
         if (out->exec_errno != 0)
                 tr_warnx("%s: %s", c->o->argv[0], strerror(out->exec_errno));
-        emit_end(c, &end, tr_outcome_status(out, c->o->preserve_status));
-        ping_end(c, tr_outcome_status(out, c->o->preserve_status), full);
-        if (c->o->on_exit != NULL)
-                run_on_exit(c, &end, tr_outcome_status(out, c->o->preserve_status));
-        json_object_put(c->final);
-        c->final = NULL;
-        free(full);
-        free(last);
+        tr_run_hooks_end(c, end, status, end->tail);
 }
 
 /* fds 0-2 must be open, or our pipes could land on them and get mixed up. */
@@ -630,89 +276,6 @@ static void prepare_signals(struct tr_spawn_opts *sp)
         }
 }
 
-static int log_path(const struct run_ctx *c, char *buf, size_t n)
-{
-        int len;
-
-        if (c->o->log_path != NULL)
-                len = snprintf(buf, n, "%s", c->o->log_path);
-        else if (c->store.schema == TR_SCHEMA_PLAIN)
-                len = snprintf(buf, n, "%s.log", c->ref.path);
-        else
-                len = snprintf(buf, n, "%s/%s.log", c->store.dir, c->ref.id);
-        return len < 0 || (size_t)len >= n ? -1 : 0;
-}
-
-/* The parent returns once the supervisor has written the running record (or
- * died), so a `taskrun wait` right after sees this run, not the last one. */
-static int detach_parent(const struct run_ctx *c, pid_t pid, int ready, int *status)
-{
-        unsigned char exec_status;
-        ssize_t n;
-        int ws = 0;
-
-        while (waitpid(pid, &ws, 0) == -1 && errno == EINTR)
-                ;
-        while ((n = read(ready, &exec_status, 1)) == -1 && errno == EINTR)
-                ;
-        close(ready);
-        *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : TR_EXIT_ERROR;
-        if (*status == 0 && n == 1)
-                *status = exec_status; /* 126 or 127: the task records why */
-        if (*status == 0 || n == 1)
-                printf("%s\n", c->ref.id);
-        return 1;
-}
-
-/*
- * --detach: print the task id and return at once; a grandchild in a new
- * session, with output to the log, supervises. Returns 1 in the parent (which
- * should exit with *status), 0 in the supervisor, -1 on error.
- */
-static int detach(struct run_ctx *c, int *status, struct tr_err *e)
-{
-        char path[PATH_MAX];
-        int log, ready[2];
-        pid_t pid;
-
-        if (log_path(c, path, sizeof path) == -1)
-                return tr_err_sys(e, ENAMETOOLONG, "--log");
-        log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (log == -1)
-                return tr_err_sys(e, errno, "%s", path);
-        c->info.log_offset = lseek(log, 0, SEEK_END); /* a rerun appends; this run starts here */
-        if (realpath(path, c->log) == NULL)
-                snprintf(c->log, sizeof c->log, "%s", path);
-        c->info.log = c->log;
-        if (pipe2(ready, O_CLOEXEC) == -1) {
-                close(log);
-                return tr_err_sys(e, errno, "pipe");
-        }
-        fflush(NULL);
-        pid = fork();
-        if (pid != 0) {
-                close(log);
-                close(ready[1]);
-                if (pid > 0)
-                        return detach_parent(c, pid, ready[0], status);
-                close(ready[0]);
-                return tr_err_sys(e, errno, "fork");
-        }
-        close(ready[0]);
-        c->ready_fd = ready[1];
-        setsid();
-        pid = fork();
-        if (pid != 0) /* the session leader goes; its child can never get a terminal */
-                _exit(pid == -1 ? TR_EXIT_ERROR : 0);
-        int null = open("/dev/null", O_RDONLY);
-        dup2(null, STDIN_FILENO);
-        dup2(log, STDOUT_FILENO);
-        dup2(log, STDERR_FILENO);
-        close(null);
-        close(log);
-        return 0;
-}
-
 static void fill_info(struct run_ctx *c)
 {
         struct tr_run_info *in = &c->info;
@@ -725,6 +288,10 @@ static void fill_info(struct run_ctx *c)
         tr_iso8601_now(in->started_at);
         in->supervisor_pid = getpid();
         tr_proc_start_ticks(in->supervisor_pid, &in->supervisor_start_ticks);
+        if (c->o->retry.max > 0) {
+                in->attempt = 1;
+                in->attempts = json_object_new_array();
+        }
         c->report.schema = c->store.schema;
         c->report.fail_status_pending = c->o->fail_pending;
         c->report.info = in;
@@ -754,13 +321,16 @@ static int init_replay(struct run_ctx *c, struct tr_supervise_opts *so)
         return 0;
 }
 
-static int supervise(struct run_ctx *c)
+/* What the supervisor is told: the same for every attempt. */
+static void supervise_opts(struct run_ctx *c, struct tr_supervise_opts *so)
 {
         const struct tr_run_opts *o = c->o;
-        struct tr_supervise_opts so = {
+
+        *so = (struct tr_supervise_opts){
             .group = o->group,
             .quiet = o->quiet,
             .timeout_ms = o->timeout_ms,
+            .stall_timeout_ms = o->stall_timeout_ms,
             .timeout_signal = o->timeout_signal,
             .kill_after_ms = o->kill_after_ms,
             .heartbeat_ms = o->heartbeat_ms,
@@ -775,18 +345,84 @@ static int supervise(struct run_ctx *c)
             .on_output_error = on_output_error,
             .ctx = c,
         };
-        struct tr_tail tail;
-        struct tr_outcome out;
+        so->spawn.argv = o->argv;
+        so->spawn.pty = o->pty;
+        so->spawn.one_pipe = !o->pty && same_file(STDOUT_FILENO, STDERR_FILENO);
+        so->spawn.foreground =
+            !o->pty && !o->detach && isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+        prepare_signals(&so->spawn);
+        c->mask = so->spawn.mask;
+        c->defaults = so->spawn.defaults;
+}
+
+/* The wait before a retry was ended by a signal or `taskrun kill`: so ends the run. */
+static void ended_waiting(struct tr_outcome *out, const struct tr_retry_stop *stop)
+{
+        out->signal = stop->signal;
+        out->exit_code = 0;
+        out->timed_out = out->stalled = 0;
+        out->user_ended = 1;
+        out->kill_signal = stop->req.signal;
+        out->kill_pid = stop->req.pid;
+        out->kill_uid = stop->req.uid;
+}
+
+/* A clean slate for the next attempt: its own output tail, start time and running record. */
+static void next_attempt(struct run_ctx *c, struct tr_tail *tail)
+{
+        tr_tail_reset(tail);
+        tr_tail_reset(&c->replay_out);
+        tr_tail_reset(&c->replay_err);
+        c->running_written = 0;
+        c->output_error[0] = '\0';
+        c->info.attempt++;
+        c->info.pid = 0;
+        tr_iso8601_now(c->info.started_at);
+}
+
+/*
+ * The command, and again while --retry says so. *out and *x: the last
+ * attempt's end (or the end of the wait that a signal cut short). 0, or -1
+ * when the supervisor could not start the command at all.
+ */
+static int attempts(struct run_ctx *c, const struct tr_supervise_opts *so, struct tr_tail *tail,
+                    struct tr_outcome *out, struct ending *x)
+{
+        struct tr_retry_stop stop;
         struct tr_err e;
 
-        so.spawn.argv = o->argv;
-        so.spawn.pty = o->pty;
-        so.spawn.one_pipe = !o->pty && same_file(STDOUT_FILENO, STDERR_FILENO);
-        so.spawn.foreground =
-            !o->pty && !o->detach && isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
-        prepare_signals(&so.spawn);
-        c->mask = so.spawn.mask;
-        c->defaults = so.spawn.defaults;
+        for (;;) {
+                if (tr_supervise(so, tail, out, &e) == -1) {
+                        tr_warn_err(&e);
+                        return -1;
+                }
+                ending_of(c, out, tail, x);
+                tr_run_attempt_add(c, &x->end);
+                if (!tr_retry_wanted(&c->o->retry, out, c->info.attempt))
+                        return 0;
+                if (tr_run_retry_pause(c, &x->end, &stop) == 1) {
+                        ended_waiting(out, &stop);
+                        ending_free(x);
+                        ending_of(c, out, tail, x);
+                        x->end.between_attempts = 1;
+                        return 0;
+                }
+                ending_free(x);
+                next_attempt(c, tail);
+        }
+}
+
+/* Past the gates: the attempts, the final record and the reports; the exit status. */
+static int supervise(struct run_ctx *c)
+{
+        const struct tr_run_opts *o = c->o;
+        struct tr_supervise_opts so;
+        struct tr_tail tail;
+        struct tr_outcome out;
+        struct ending x = {0};
+        int status = TR_EXIT_ERROR;
+
+        supervise_opts(c, &so);
         if (tr_tail_init(&tail, o->tail_bytes) == -1 ||
             (o->quiet && !so.spawn.one_pipe && !o->pty && init_replay(c, &so) == -1)) {
                 tr_warnx("output tail: %s", strerror(errno));
@@ -795,26 +431,20 @@ static int supervise(struct run_ctx *c)
         fill_info(c);
         if (o->detach)
                 tr_log_header(STDOUT_FILENO, &c->info);
-        if (o->github && tr_github_active())
-                tr_github_group_begin(o->subject, o->argv);
-        ping_begin(c);
-        if (o->events_path != NULL && tr_events_open(&c->events, o->events_path, &e) == -1) {
-                tr_warn_err(&e);
-                c->write_failed = 1;
+        tr_run_hooks_begin(c);
+        if (attempts(c, &so, &tail, &out, &x) == 0) {
+                finish(c, &out, &x.end, &tail);
+                status = o->strict && c->write_failed ? TR_EXIT_ERROR
+                                                      : tr_outcome_status(&out, o->preserve_status);
+        } else {
+                tr_run_hooks_abort(c);
         }
-        if (tr_supervise(&so, &tail, &out, &e) == -1) {
-                tr_events_close(&c->events);
-                tr_warn_err(&e);
-                ping_end(c, TR_EXIT_ERROR, NULL);
-                tr_tail_free(&tail);
-                return TR_EXIT_ERROR;
-        }
-        finish(c, &out, &tail);
+        ending_free(&x);
         tr_tail_free(&tail);
         tr_tail_free(&c->replay_out);
         tr_tail_free(&c->replay_err);
-        return c->o->strict && c->write_failed ? TR_EXIT_ERROR
-                                               : tr_outcome_status(&out, o->preserve_status);
+        json_object_put(c->info.attempts);
+        return status;
 }
 
 /* The pre-start gates (gate.h): blockers, then a slot; the command runs only past them. */
@@ -828,6 +458,7 @@ static int gate_and_supervise(struct run_ctx *c)
         gate.ref = c->tracked ? &c->ref : NULL;
         gate.task_id = c->o->task_id;
         gate.ready_fd = &c->ready_fd;
+        gate.options = c->info.options;
         status = tr_gate_pass(&gate);
         if (status == TR_RUN_GO)
                 status = supervise(c);
@@ -854,14 +485,16 @@ int tr_run(const struct tr_run_opts *o)
                 c.tracked = 0;
         }
         if (o->detach) {
-                int r = detach(&c, &status, &e);
+                int r = tr_run_detach(&c, &status, &e);
                 if (r != 0) {
                         if (r == -1)
                                 tr_warn_err(&e);
                         return r == -1 ? TR_EXIT_ERROR : status;
                 }
         }
+        c.info.options = tr_run_opts_json(o); /* NULL for a run with the default options */
         status = gate_and_supervise(&c);
+        json_object_put(c.info.options);
         json_object_put(c.pending);
         return status;
 }

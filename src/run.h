@@ -8,6 +8,7 @@
 #include "taskrun/report.h"
 #include "taskrun/store.h"
 #include "gate.h"
+#include "retry.h"
 #include "supervise.h"
 #include "taskrun/signame.h"
 
@@ -20,6 +21,7 @@ struct tr_run_opts {
         size_t tail_bytes;
         int64_t heartbeat_ms;
         int64_t timeout_ms, kill_after_ms;
+        int64_t stall_timeout_ms; /* --stall-timeout; 0: none */
         int timeout_signal;
         int preserve_status; /* the command's status even after a timeout, as timeout(1) */
         enum tr_orphans orphans;
@@ -35,6 +37,7 @@ struct tr_run_opts {
         const char *ping_url;     /* --ping URL, else $TASKRUN_PING_URL */
         const char *events_path;  /* --events FILE */
         struct tr_gate_opts gate; /* --after, --slots, --unique, ... */
+        struct tr_retry_opts retry;
 };
 
 #define TR_RUN_GO (-1)
@@ -44,7 +47,32 @@ struct tr_run_opts {
  * explicit_run (the word "run" came first) the "--" may be left out. */
 int tr_run_parse(int argc, char **argv, int explicit_run, struct tr_run_opts *o);
 
+/* The pieces of tr_run_parse, for rerun. Every option at its default. */
+void tr_run_defaults(struct tr_run_opts *o);
+/*
+ * The run options in argv into o, over what o holds; usage for --help. With
+ * permute (rerun), options may follow the operands, which getopt moves to
+ * argv[optind...] (and getopt's messages start with argv[0] as it is);
+ * without, options end at the first operand (the command). argv may be
+ * parsed again. TR_RUN_GO, or the status to exit with now (0
+ * after --help or --version, 125 after an error).
+ */
+int tr_run_options(int argc, char **argv, int permute, void (*usage)(FILE *),
+                   struct tr_run_opts *o);
+/* Options that do not go together (said on stderr): -1; else 0, and
+ * $TASKRUN_PING_URL taken when --ping was not given. */
+int tr_run_check(struct tr_run_opts *o);
+
 void tr_run_usage(FILE *f);
+/* The option lines of tr_run_usage; rerun's --help shows them without those for a new task. */
+void tr_run_usage_options(FILE *f, int rerun);
+
+/* --- the options a task records for rerun (run_opts_record.c) --- */
+
+/* The options that differ from the defaults, as metadata.taskrun.options; NULL if none do. */
+json_object *tr_run_opts_json(const struct tr_run_opts *o);
+/* Recorded options (from tr_run_opts_json) into o; unknown keys and bad values are skipped. */
+void tr_run_opts_from_json(json_object *options, struct tr_run_opts *o);
 
 /* Run it all; returns taskrun's exit status. */
 int tr_run(const struct tr_run_opts *o);

@@ -7,6 +7,7 @@
 #define TASKRUN_RUN_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "taskrun/report.h"
 
@@ -16,7 +17,14 @@ void tr_log_header(int fd, const struct tr_run_info *in);
 /* The footer's text without brackets or newline: "exited with status 2 after 41.3s". */
 void tr_log_outcome(const struct tr_run_end *end, char *buf, size_t n);
 
-/* "[OUTCOME]\n" on fd. */
+/* "[OUTCOME]\n" on fd, on a line of its own. */
 void tr_log_footer(int fd, const struct tr_run_end *end);
+
+/* "[LINE]\n" on fd, on a line of its own. */
+void tr_log_retry(int fd, const char *line);
+
+/* --retry: "attempt 1 of 3: exited with status 2 after 0.1s; retrying in 0.9s". */
+void tr_log_retry_line(int attempt, int of, const struct tr_run_end *end, int64_t delay_ms,
+                       char *buf, size_t n);
 
 #endif

@@ -32,6 +32,11 @@ enum {
         OPT_PRESERVE_STATUS,
         OPT_ORPHANS,
         OPT_EVENTS,
+        OPT_STALL_TIMEOUT,
+        OPT_RETRY,
+        OPT_RETRY_DELAY,
+        OPT_RETRY_ON,
+        OPT_RETRY_TIMEOUTS,
 };
 
 static const struct option run_options[] = {
@@ -42,10 +47,15 @@ static const struct option run_options[] = {
     {"tail", required_argument, NULL, OPT_TAIL},
     {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
     {"signal", required_argument, NULL, OPT_SIGNAL},
     {"kill-after", required_argument, NULL, 'k'},
     {"preserve-status", no_argument, NULL, OPT_PRESERVE_STATUS},
     {"orphans", required_argument, NULL, OPT_ORPHANS},
+    {"retry", required_argument, NULL, OPT_RETRY},
+    {"retry-delay", required_argument, NULL, OPT_RETRY_DELAY},
+    {"retry-on", required_argument, NULL, OPT_RETRY_ON},
+    {"retry-timeouts", no_argument, NULL, OPT_RETRY_TIMEOUTS},
     {"on-fail", required_argument, NULL, OPT_ON_FAIL},
     {"strict", no_argument, NULL, OPT_STRICT},
     {"group", no_argument, NULL, 'g'},
@@ -66,20 +76,19 @@ static const struct option run_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-void tr_run_usage(FILE *f)
+void tr_run_usage_options(FILE *f, int rerun)
 {
+        if (!rerun)
+                fputs("task:    -t, --task ID      update task ID (with --create, make it if "
+                      "missing)\n"
+                      "             --create       create --task ID if it does not exist\n"
+                      "         -s, --subject TEXT subject of a new task (default: the command "
+                      "line)\n"
+                      "             --description TEXT  description of a new task\n",
+                      f);
+        else
+                fputs("task:\n", f);
         fputs(
-            "usage: taskrun [options] [--] command [arg...]\n"
-            "       taskrun create|update|show|list|wait|reap|kill|logs [options] ...\n"
-            "       taskrun lists|gc|hook [options]\n"
-            "\n"
-            "Run a command and keep its task file true: in_progress while it runs,\n"
-            "then completed or failed with exit status, duration and output tail.\n"
-            "\n"
-            "task:    -t, --task ID      update task ID (with --create, make it if missing)\n"
-            "             --create       create --task ID if it does not exist\n"
-            "         -s, --subject TEXT subject of a new task (default: the command line)\n"
-            "             --description TEXT  description of a new task\n"
             "             --list NAME    task list (default $CLAUDE_CODE_TASK_LIST_ID, else\n"
             "                            $CLAUDE_CODE_SESSION_ID, else the personal list in\n"
             "                            ${XDG_STATE_HOME:-~/.local/state}/taskrun/tasks/default)\n"
@@ -91,11 +100,18 @@ void tr_run_usage(FILE *f)
             "             --strict       task file errors make taskrun fail (status 125)\n"
             "run:     -k, --kill-after DURATION  SIGKILL this long after the timeout signal\n"
             "             --timeout DURATION     stop the command after DURATION (status 124)\n"
-            "             --signal SIG   signal sent on timeout (default TERM)\n"
+            "             --stall-timeout DURATION  stop it once it has printed nothing for\n"
+            "                            DURATION (status 124, state stalled)\n"
+            "             --signal SIG   signal sent on timeout or stall (default TERM)\n"
             "             --preserve-status      exit with the command's status even on timeout\n"
             "             --orphans leave|wait|kill  descendants left when the command exits:\n"
             "                            go on (default), wait for them, or end them\n"
             "         -g, --group        forward signals to the command's process group\n"
+            "             --retry N      run a failed command again, up to N more times\n"
+            "             --retry-delay DURATION  first wait before a retry (1s), doubled\n"
+            "                            each time, at most 60s, with jitter\n"
+            "             --retry-on CODES  retry only on these exit statuses (1,2,75)\n"
+            "             --retry-timeouts  retry after a timeout or stall too\n"
             "             --pty          run the command on a pseudo-terminal (keeps colour)\n"
             "output:      --tail SIZE    bytes of output kept for the task (default 64K, max 1M)\n"
             "             --heartbeat DURATION   progress updates at most this often (5s; 0 off)\n"
@@ -112,14 +128,28 @@ void tr_run_usage(FILE *f)
             "         -V, --version      print the version\n",
             f);
         tr_gate_usage(f);
+}
+
+void tr_run_usage(FILE *f)
+{
+        fputs("usage: taskrun [options] [--] command [arg...]\n"
+              "       taskrun create|update|show|list|wait|reap|kill|logs|rerun [options] ...\n"
+              "       taskrun lists|gc|hook [options]\n"
+              "\n"
+              "Run a command and keep its task file true: in_progress while it runs,\n"
+              "then completed or failed with exit status, duration and output tail.\n"
+              "\n",
+              f);
+        tr_run_usage_options(f, 0);
         fputs("\n"
               "The command goes after '--'; a first word that is no subcommand is refused.\n"
               "Each run's final task is also kept in taskrun's run archive\n"
               "(${XDG_STATE_HOME:-~/.local/state}/taskrun/runs, the newest 100 per list),\n"
               "where wait, show and logs find it once the task file is gone.\n"
               "\n"
-              "exit status: the command's, or 128+N if signal N ended it; 124 --timeout\n"
-              "expired (137 if SIGKILL had to end it); 125 taskrun's own error (or a task\n"
+              "exit status: the command's (its last attempt's with --retry), or 128+N if\n"
+              "signal N ended it; 124 --timeout or --stall-timeout expired (137 if SIGKILL\n"
+              "had to end it); 125 taskrun's own error (or a task\n"
               "file error with --strict), also when output could not be written and the\n"
               "command succeeded; 126 command not executable; 127 command not found (also\n"
               "with --detach, which otherwise exits 0 once the command has started);\n"
@@ -171,6 +201,8 @@ static int orphans_opt(const char *arg, enum tr_orphans *out)
         tr_warnx("--orphans: must be leave, wait or kill, not '%s'", arg);
         return -1;
 }
+
+static int apply_retry_option(struct tr_run_opts *o, int c, const char *arg);
 
 static int apply_option(struct tr_run_opts *o, int c, const char *arg)
 {
@@ -254,11 +286,67 @@ static int apply_option(struct tr_run_opts *o, int c, const char *arg)
                 return 0;
         case OPT_ORPHANS:
                 return orphans_opt(arg, &o->orphans);
+        case OPT_STALL_TIMEOUT:
+                return duration_opt("--stall-timeout", arg, &o->stall_timeout_ms);
+        }
+        return apply_retry_option(o, c, arg);
+}
+
+/* --retry and its companions. */
+static int apply_retry_option(struct tr_run_opts *o, int c, const char *arg)
+{
+        char *end;
+        long n;
+
+        switch (c) {
+        case OPT_RETRY:
+                errno = 0;
+                n = strtol(arg, &end, 10);
+                if (errno == 0 && end != arg && *end == '\0' && n >= 0 && n <= TR_RETRY_MAX) {
+                        o->retry.max = (int)n;
+                        return 0;
+                }
+                tr_warnx("--retry: must be a number from 0 to %d, not '%s'", TR_RETRY_MAX, arg);
+                return -1;
+        case OPT_RETRY_DELAY:
+                if (duration_opt("--retry-delay", arg, &o->retry.delay_ms) == -1)
+                        return -1;
+                if (o->retry.delay_ms <= TR_RETRY_DELAY_MAX_MS)
+                        return 0;
+                tr_warnx("--retry-delay: at most a day, not '%s'", arg);
+                return -1;
+        case OPT_RETRY_ON:
+                if (tr_retry_on_parse(arg, &o->retry) == 0)
+                        return 0;
+                tr_warnx("--retry-on: exit statuses from 1 to 255 separated by commas, not '%s'",
+                         arg);
+                return -1;
+        case OPT_RETRY_TIMEOUTS:
+                o->retry.timeouts = 1;
+                return 0;
         }
         int r = tr_gate_opt(&o->gate, c, arg);
         if (r != 0)
                 return r == 1 ? 0 : -1;
         return tr_store_opt(&o->store, c, arg) == 1 ? 0 : -1;
+}
+
+/* The companions of --retry need it. */
+static int check_retry(const struct tr_run_opts *o)
+{
+        const struct tr_retry_opts *r = &o->retry;
+
+        if (r->max > 0)
+                return 0;
+        if (r->delay_ms != TR_RETRY_DELAY_MS)
+                tr_warnx("--retry-delay: only with --retry");
+        else if (r->on_given)
+                tr_warnx("--retry-on: only with --retry");
+        else if (r->timeouts)
+                tr_warnx("--retry-timeouts: only with --retry");
+        else
+                return 0;
+        return -1;
 }
 
 static int check_combination(const struct tr_run_opts *o)
@@ -269,13 +357,14 @@ static int check_combination(const struct tr_run_opts *o)
                 tr_warnx("--file: cannot be combined with --task, --dir or --list");
         else if (o->log_path != NULL && !o->detach)
                 tr_warnx("--log: only with --detach");
-        else if (o->kill_after_ms > 0 && o->timeout_ms == 0 && o->orphans != TR_ORPHANS_KILL)
-                tr_warnx("--kill-after: only with --timeout or --orphans kill");
+        else if (o->kill_after_ms > 0 && o->timeout_ms == 0 && o->stall_timeout_ms == 0 &&
+                 o->orphans != TR_ORPHANS_KILL)
+                tr_warnx("--kill-after: only with --timeout, --stall-timeout or --orphans kill");
         else if (o->on_exit_timeout_ms != TR_ON_EXIT_TIMEOUT_MS && o->on_exit == NULL)
                 tr_warnx("--on-exit-timeout: only with --on-exit");
         else if (o->on_exit_timeout_ms <= 0)
                 tr_warnx("--on-exit-timeout: must be more than 0");
-        else
+        else if (check_retry(o) == 0)
                 return tr_gate_check(&o->gate);
         return -1;
 }
@@ -294,6 +383,14 @@ static void ping_from_env(struct tr_run_opts *o)
                 tr_warnx("TASKRUN_PING_URL: not an http or https URL, not pinging: %s", url);
 }
 
+int tr_run_check(struct tr_run_opts *o)
+{
+        if (check_combination(o) == -1)
+                return -1;
+        ping_from_env(o);
+        return 0;
+}
+
 /*
  * The command must follow "--" (or the word "run"): a word taskrun does not
  * know is a typo far more often than a program to run.
@@ -307,23 +404,34 @@ static int command_unmarked(int argc, char **argv, int after_option, int explici
         return 1;
 }
 
-int tr_run_parse(int argc, char **argv, int explicit_run, struct tr_run_opts *o)
+void tr_run_defaults(struct tr_run_opts *o)
 {
-        int c, after_option = 1;
-
         memset(o, 0, sizeof *o);
         o->tail_bytes = TR_TAIL_DEFAULT;
         o->heartbeat_ms = 5000;
         o->timeout_signal = SIGTERM;
         o->on_exit_timeout_ms = TR_ON_EXIT_TIMEOUT_MS;
         o->store.lock_timeout_ms = -1;
-        optind = 1;
-        /* getopt's own messages name argv[0], which is "run" or a path: make them say taskrun. */
-        argv[0] = (char *)"taskrun";
+        o->retry.delay_ms = TR_RETRY_DELAY_MS;
+}
+
+/* The getopt loop; *after_option: where the last option ended, for command_unmarked. */
+static int parse_options(int argc, char **argv, int permute, void (*usage)(FILE *),
+                         struct tr_run_opts *o, int *after_option)
+{
         /* '+': options end at the command, whose own options are not ours. */
-        while ((c = getopt_long(argc, argv, "+t:s:k:gqdhV", run_options, NULL)) != -1) {
+        const char *shortopts = permute ? "t:s:k:gqdhV" : "+t:s:k:gqdhV";
+        int c;
+
+        optind = 0; /* 0, not 1: getopt starts afresh, also on an argv it has scanned before */
+        *after_option = 1;
+        /* getopt's own messages name argv[0], which is "run" or a path: make them say taskrun
+         * (rerun names itself). */
+        if (!permute)
+                argv[0] = (char *)"taskrun";
+        while ((c = getopt_long(argc, argv, shortopts, run_options, NULL)) != -1) {
                 if (c == 'h') {
-                        tr_run_usage(stdout);
+                        usage(stdout);
                         return TR_EXIT_OK;
                 }
                 if (c == 'V') {
@@ -332,17 +440,33 @@ int tr_run_parse(int argc, char **argv, int explicit_run, struct tr_run_opts *o)
                 }
                 if (c == '?' || apply_option(o, c, optarg) == -1)
                         return TR_EXIT_ERROR;
-                after_option = optind;
+                *after_option = optind;
         }
+        return TR_RUN_GO;
+}
+
+int tr_run_options(int argc, char **argv, int permute, void (*usage)(FILE *), struct tr_run_opts *o)
+{
+        int after_option;
+
+        return parse_options(argc, argv, permute, usage, o, &after_option);
+}
+
+int tr_run_parse(int argc, char **argv, int explicit_run, struct tr_run_opts *o)
+{
+        int r, after_option;
+
+        tr_run_defaults(o);
+        if ((r = parse_options(argc, argv, 0, tr_run_usage, o, &after_option)) != TR_RUN_GO)
+                return r;
         if (command_unmarked(argc, argv, after_option, explicit_run))
                 return TR_EXIT_USAGE;
         if (optind >= argc) {
                 tr_warnx("no command given (usage: taskrun [options] -- command [arg...])");
                 return TR_EXIT_ERROR;
         }
-        if (check_combination(o) == -1)
+        if (tr_run_check(o) == -1)
                 return TR_EXIT_ERROR;
-        ping_from_env(o);
         o->argv = argv + optind;
         return TR_RUN_GO;
 }

@@ -1,7 +1,7 @@
 /*
  * One libev loop watches everything: the child (ev_child: stops, continues,
  * exit) and any orphaned descendant, its output streams (ev_io), the signals
- * to forward (ev_signal), and the timeout, kill and heartbeat timers
+ * to forward (ev_signal), and the timeout, stall, kill and heartbeat timers
  * (ev_timer). Callbacks are short; signal
  * handling happens in the loop, never in a raw handler.
  */
@@ -63,10 +63,12 @@ struct supervisor {
         ev_child orphan_w; /* any child: descendants that outlived the command */
         ev_signal sig_w[NFORWARDED];
         ev_timer timeout_w, kill_w, heartbeat_w, running_w, orphan_kill_w;
+        ev_timer stall_w;      /* --stall-timeout: reset by output, lazily (see on_stall) */
+        ev_tstamp last_output; /* loop time of the last output read */
         int status;
         int exited; /* the command has been reaped: its pid may belong to someone else now */
         int ended;  /* the run is over */
-        int timed_out, output_errno;
+        int timed_out, stalled, output_errno;
         ev_io control_w;                 /* kill requests (control.h) */
         struct tr_kill_request kill_req; /* the first one; signal 0 if none */
         int user_ended;                  /* a forwarded ending signal or a kill request */
@@ -179,6 +181,7 @@ static void stream_write_failed(struct ev_loop *loop, struct stream *st, int err
 /* Pass bytes through; keep them in the tail (and in the stream's replay for --quiet). */
 static void stream_forward(struct ev_loop *loop, struct supervisor *s, struct stream *st, size_t n)
 {
+        s->last_output = ev_now(loop); /* the stall timer looks at it when it fires */
         tr_tail_feed(s->tail, s->buf, n);
         if (st->replay != NULL)
                 tr_tail_feed(st->replay, s->buf, n);
@@ -305,6 +308,7 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 
         if (WIFSTOPPED(st)) {
                 int sig = WSTOPSIG(st);
+                ev_timer_stop(loop, &s->stall_w); /* stopped on purpose is not stalled */
                 if (s->o->on_stopped != NULL)
                         s->o->on_stopped(s->o->ctx, sig);
                 if (s->o->spawn.foreground && (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU))
@@ -312,6 +316,9 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
                 return;
         }
         if (WIFCONTINUED(st)) {
+                s->last_output = ev_now(loop);
+                if (s->o->stall_timeout_ms > 0 && !s->timed_out && !s->stalled)
+                        ev_timer_start(loop, &s->stall_w);
                 if (s->o->on_continued != NULL)
                         s->o->on_continued(s->o->ctx);
                 return;
@@ -409,12 +416,9 @@ static void on_orphan_kill(struct ev_loop *loop, ev_timer *w, int revents)
         signal_descendants(w->data, SIGKILL);
 }
 
-static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+/* A timeout (or stall) expired: the timeout signal now, SIGKILL after --kill-after. */
+static void end_command(struct ev_loop *loop, struct supervisor *s)
 {
-        struct supervisor *s = w->data;
-        (void)revents;
-
-        s->timed_out = 1;
         if (s->exited)
                 signal_descendants(s, s->o->timeout_signal);
         else
@@ -423,6 +427,46 @@ static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
                 ev_timer_set(&s->kill_w, s->o->kill_after_ms / 1000.0, 0);
                 ev_timer_start(loop, &s->kill_w);
         }
+}
+
+static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+        struct supervisor *s = w->data;
+        (void)revents;
+
+        s->timed_out = 1;
+        ev_timer_stop(loop, &s->stall_w); /* one ending is enough */
+        end_command(loop, s);
+}
+
+/* Our reader is behind: the command is blocked on us, not hung. */
+static int reader_behind(const struct supervisor *s)
+{
+        return ev_is_active(&s->out.sink_w) || ev_is_active(&s->err.sink_w);
+}
+
+/*
+ * --stall-timeout. Output only notes the time (no timer call per read); when
+ * the timer fires it either finds output since, and sleeps until the stall
+ * timeout after that output, or ends the command as --timeout would.
+ */
+static void on_stall(struct ev_loop *loop, ev_timer *w, int revents)
+{
+        struct supervisor *s = w->data;
+        ev_tstamp stall = s->o->stall_timeout_ms / 1000.0;
+        ev_tstamp left = s->last_output + stall - ev_now(loop);
+        (void)revents;
+
+        if (reader_behind(s))
+                left = stall;
+        if (left > 0) {
+                ev_timer_set(w, left, 0);
+                ev_timer_start(loop, w);
+                return;
+        }
+        s->stalled = 1;
+        ev_timer_stop(loop, &s->timeout_w);
+        end_command(loop, s);
 }
 
 static void on_heartbeat(struct ev_loop *loop, ev_timer *w, int revents)
@@ -500,6 +544,12 @@ static void start_watchers(struct ev_loop *loop, struct supervisor *s)
         timer_init(&s->timeout_w, on_timeout, o->timeout_ms / 1000.0, 0, s);
         if (o->timeout_ms > 0)
                 ev_timer_start(loop, &s->timeout_w);
+        timer_init(&s->stall_w, on_stall, o->stall_timeout_ms / 1000.0, 0, s);
+        if (o->stall_timeout_ms > 0) {
+                ev_now_update(loop); /* the silence starts now, not when the loop last ran */
+                s->last_output = ev_now(loop);
+                ev_timer_start(loop, &s->stall_w);
+        }
         timer_init(&s->heartbeat_w, on_heartbeat, o->heartbeat_ms / 1000.0,
                    o->heartbeat_ms / 1000.0, s);
         if (o->heartbeat_ms > 0)
@@ -522,6 +572,7 @@ static void stop_watchers(struct ev_loop *loop, struct supervisor *s)
         for (size_t i = 0; i < NFORWARDED; i++)
                 ev_signal_stop(loop, &s->sig_w[i]);
         ev_timer_stop(loop, &s->timeout_w);
+        ev_timer_stop(loop, &s->stall_w);
         ev_timer_stop(loop, &s->kill_w);
         ev_timer_stop(loop, &s->orphan_kill_w);
         ev_timer_stop(loop, &s->heartbeat_w);
@@ -537,6 +588,7 @@ static void fill_outcome(const struct supervisor *s, int64_t start_ms, struct tr
         memset(out, 0, sizeof *out);
         out->exec_errno = s->child.exec_errno;
         out->timed_out = s->timed_out;
+        out->stalled = s->stalled;
         out->output_errno = s->output_errno;
         out->user_ended = s->user_ended;
         out->kill_signal = s->kill_req.signal;
@@ -555,7 +607,7 @@ int tr_outcome_status(const struct tr_outcome *out, int preserve_status)
 
         if (out->exec_errno != 0)
                 return out->exec_errno == ENOENT ? TR_EXIT_NOENT : TR_EXIT_NOEXEC;
-        if (out->timed_out && !preserve_status)
+        if ((out->timed_out || out->stalled) && !preserve_status)
                 return out->signal == SIGKILL ? TR_EXIT_TIMEOUT_KILL : TR_EXIT_TIMEOUT;
         status = out->signal != 0 ? 128 + out->signal : out->exit_code;
         /* Output lost on the way is never a success. */
@@ -577,6 +629,19 @@ static void hold_forwarded(sigset_t *old)
         for (size_t i = 0; i < NFORWARDED; i++)
                 sigaddset(&set, forwarded[i]);
         sigprocmask(SIG_BLOCK, &set, old);
+}
+
+/*
+ * The forwarded signals blocked or not as taskrun was started (o->spawn.mask):
+ * a second attempt (--retry) finds them held since the first one's end.
+ */
+static void as_started(const struct tr_supervise_opts *o, sigset_t *mask)
+{
+        for (size_t i = 0; i < NFORWARDED; i++)
+                if (sigismember(&o->spawn.mask, forwarded[i]))
+                        sigaddset(mask, forwarded[i]);
+                else
+                        sigdelset(mask, forwarded[i]);
 }
 
 static void free_sinks(struct supervisor *s)
@@ -609,6 +674,7 @@ int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct
         /* Blocked before the mask is saved, so it stays blocked (the child gets o->spawn.mask). */
         s.control_fd = tr_control_open();
         hold_forwarded(&mask);
+        as_started(o, &mask);
         if (tr_spawn(&o->spawn, &s.child, e) == -1) {
                 sigprocmask(SIG_SETMASK, &mask, NULL);
                 if (s.control_fd >= 0)

@@ -27,7 +27,8 @@ struct tr_supervise_opts {
         enum tr_orphans orphans;
         struct tr_tail *replay_out, *replay_err; /* --quiet: each stream's own tail, or NULL */
         int64_t timeout_ms;                      /* 0: none */
-        int timeout_signal;                      /* sent when the timeout expires */
+        int64_t stall_timeout_ms;                /* end it after this long without output; 0 */
+        int timeout_signal;                      /* sent when either timeout expires */
         int64_t kill_after_ms;                   /* then SIGKILL this much later; 0: never */
         int64_t orphan_kill_ms;                  /* TR_ORPHANS_KILL: SIGKILL this long after TERM */
         int64_t heartbeat_ms;                    /* 0: no heartbeats */
@@ -51,6 +52,7 @@ struct tr_outcome {
         int exit_code;    /* valid when signal == 0 */
         int signal;       /* the signal that ended the command, or 0 */
         int timed_out;    /* the timeout expired (whatever then ended it) */
+        int stalled;      /* the stall timeout expired first (whatever then ended it) */
         int exec_errno;   /* the command could not be started */
         int output_errno; /* its output could not be passed on (not EPIPE), or 0 */
         int64_t duration_ms;
@@ -69,7 +71,7 @@ int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct
 
 /*
  * taskrun's exit status for an outcome, as timeout(1) gives it: the child's,
- * 128+signal, 124 on timeout (137 if SIGKILL had to end it), 126, 127; with
+ * 128+signal, 124 on timeout or stall (137 if SIGKILL had to end it), 126, 127; with
  * preserve_status the child's own even after a timeout. Output that could not
  * be passed on turns a success into TR_EXIT_ERROR.
  */

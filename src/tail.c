@@ -35,6 +35,13 @@ void tr_tail_free(struct tr_tail *t)
         memset(t, 0, sizeof *t);
 }
 
+void tr_tail_reset(struct tr_tail *t)
+{
+        t->head = 0;
+        t->len = 0;
+        t->total = 0;
+}
+
 /* Every byte the command prints comes through here: nothing but copying. */
 void tr_tail_feed(struct tr_tail *t, const void *data, size_t len)
 {

@@ -46,7 +46,8 @@ int tr_json_int(json_object *obj, const char *key, int64_t *out)
 
 static int is_failed_state(const char *state)
 {
-        static const char *const failed[] = {"failed", "timed_out", "killed", "skipped", NULL};
+        static const char *const failed[] = {"failed", "timed_out", "stalled",
+                                             "killed", "skipped",   NULL};
 
         for (int i = 0; failed[i] != NULL; i++)
                 if (strcmp(state, failed[i]) == 0)

@@ -1,7 +1,8 @@
 /* Every task command: --help on stdout with exit 0 and its exit statuses; usage errors exit 2. */
 #include "cmd_helpers.h"
 
-static const char *const commands[] = {"create", "update", "show", "list", "wait", "reap"};
+static const char *const commands[] = {"create", "update", "show", "list",
+                                       "wait",   "reap",   "kill", "logs"};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static char dir[512];
@@ -54,4 +55,19 @@ Test(cmd_help, a_bad_store_option_value_exits_2)
                                     commands[i], dir),
                              2, "%s", commands[i]);
         cr_expect_eq(th_count(dir, "*"), 2, "something was created in %s", dir); /* . and .. */
+}
+
+/* rerun exits as the run form does: its own errors are 125, never a command's status. */
+Test(cmd_help, rerun_help_and_a_bad_option_of_rerun)
+{
+        char *out;
+
+        cr_expect_eq(tc_run(&out, "rerun --help"), 0);
+        cr_expect_eq(strncmp(out, "usage: taskrun rerun", 20), 0, "%s", out);
+        cr_expect_neq(strstr(out, "exit status: as taskrun -- command"), NULL, "%s", out);
+        cr_expect_null(strstr(out, "--subject"), "a first run's option: %s", out);
+        free(out);
+        cr_expect_eq(tc_run(&out, "rerun --no-such-option --dir '%s' 1 2>&1 >/dev/null", dir), 125);
+        cr_expect_str_eq(out, "taskrun: rerun: unrecognized option '--no-such-option'\n");
+        free(out);
 }

@@ -1,5 +1,7 @@
 /* taskrun kill: ends a run through its supervisor, and never signals a process that is not the
  * run's. */
+#include <errno.h>
+
 #include "taskrun/procinfo.h"
 
 #include "cmd_helpers.h"
@@ -68,6 +70,75 @@ static void add_running(const char *id, const char *on_host, long long pid,
         tc_write_task(dir, id, text);
 }
 
+/* metadata.taskrun.<key> of task id, a pid. */
+static pid_t recorded_pid(const char *id, const char *key)
+{
+        char path[PATH_MAX];
+        json_object *task;
+
+        tc_task_path(path, sizeof path, dir, id);
+        task = th_read_json(path);
+        cr_assert_not_null(task);
+        char dotted[64];
+        snprintf(dotted, sizeof dotted, "metadata.taskrun.%s", key);
+        pid_t pid = (pid_t)json_object_get_int(th_get(task, dotted));
+        json_object_put(task);
+        cr_assert_gt(pid, 0, "no %s recorded", key);
+        return pid;
+}
+
+/*
+ * Process pid has ended (within a second): gone, or a zombie, since an
+ * orphan's reaper (init) may take its time to reap it.
+ */
+static int gone(pid_t pid)
+{
+        struct tr_proc_stat st;
+
+        for (int i = 0; i < 100; i++) {
+                if (tr_proc_stat(pid, &st) == -1 ? errno == ENOENT
+                                                 : st.state == 'Z' || st.state == 'X')
+                        return 1;
+                th_sleep_ms(10);
+        }
+        return 0;
+}
+
+/* The pid a command wrote into file name of the scratch directory. */
+static pid_t pid_file(const char *name)
+{
+        char *s = NULL;
+
+        for (int i = 0; i < 500 && (s == NULL || atoi(s) <= 0); i++) {
+                free(s);
+                s = th_read_file(th_at(dir, name), NULL);
+                if (s == NULL || atoi(s) <= 0)
+                        th_sleep_ms(10);
+        }
+        cr_assert(s != NULL && atoi(s) > 0, "no pid in %s", name);
+        pid_t pid = (pid_t)atoi(s);
+        free(s);
+        return pid;
+}
+
+/* Wait until task id's state is state. */
+static void await_state(const char *id, const char *state)
+{
+        char path[PATH_MAX];
+
+        tc_task_path(path, sizeof path, dir, id);
+        for (int i = 0; i < 500; i++) {
+                json_object *task = th_read_json(path);
+                const char *s = task ? th_get_string(task, "metadata.taskrun.state") : NULL;
+                int there = s != NULL && strcmp(s, state) == 0;
+                json_object_put(task);
+                if (there)
+                        return;
+                th_sleep_ms(10);
+        }
+        cr_assert_fail("task %s never became %s", id, state);
+}
+
 static void expect_alive(pid_t pid)
 {
         int status;
@@ -80,9 +151,11 @@ Test(cmd_kill, kill_of_a_detached_run_ends_it_within_a_second_and_records_killed
         char id[32], *out;
 
         detach("", "exec sleep 20", id, sizeof id);
+        pid_t pid = recorded_pid(id, "pid");
         long long t0 = th_now_ms();
         cr_assert_eq(tc_run(NULL, "kill --dir '%s' %s", dir, id), 0);
         cr_expect_eq(tc_run(&out, "wait --timeout 1 --dir '%s' %s", dir, id), 1);
+        cr_expect(gone(pid), "the killed command %d is still there", (int)pid);
         cr_log_info("killed and recorded in %lld ms", th_now_ms() - t0);
         char want[64];
         snprintf(want, sizeof want, "%s: killed (SIGTERM, ", id);
@@ -189,4 +262,51 @@ Test(cmd_kill, a_missing_task_is_not_found_and_a_bad_signal_is_a_usage_error)
         cr_expect_eq(tc_run(NULL, "kill --dir '%s' 7 2>/dev/null", dir), 1);
         cr_expect_eq(tc_run(NULL, "kill -s NOSUCH --dir '%s' 7 2>/dev/null", dir), 2);
         cr_expect_eq(tc_run(NULL, "kill --dir '%s' 2>/dev/null", dir), 2);
+}
+
+Test(cmd_kill, kill_of_a_stopped_run_continues_and_ends_it)
+{
+        char id[32];
+
+        detach("", "exec sleep 20", id, sizeof id);
+        pid_t pid = recorded_pid(id, "pid");
+        cr_assert_eq(kill(pid, SIGSTOP), 0);
+        await_state(id, "stopped");
+        cr_assert_eq(tc_run(NULL, "kill --dir '%s' %s", dir, id), 0);
+        cr_expect_eq(tc_run(NULL, "wait -q --timeout 5 --dir '%s' %s", dir, id), 1);
+        cr_expect(gone(pid), "the stopped command %d is still there", (int)pid);
+        json_object *task = tc_read_task(dir, id);
+        cr_expect_str_eq(th_get_string(task, "metadata.taskrun.state"), "killed");
+        cr_expect_eq(json_object_get_int(th_get(task, "metadata.taskrun.signal")), SIGTERM);
+        json_object_put(task);
+}
+
+Test(cmd_kill, kill_of_a_group_run_ends_the_commands_children_too)
+{
+        char id[32], cmd[1024];
+
+        snprintf(cmd, sizeof cmd, "sleep 20 & echo $! > %s/child; wait", dir);
+        detach("-g", cmd, id, sizeof id);
+        pid_t child = pid_file("child");
+        cr_assert_eq(tc_run(NULL, "kill --dir '%s' %s", dir, id), 0);
+        cr_expect_eq(tc_run(NULL, "wait -q --timeout 5 --dir '%s' %s", dir, id), 1);
+        cr_expect(gone(child), "the command's child %d is still there", (int)child);
+}
+
+Test(cmd_kill, with_its_supervisor_gone_a_group_runs_whole_group_is_signalled)
+{
+        char id[32], cmd[1024], *out;
+
+        snprintf(cmd, sizeof cmd, "sleep 20 & echo $! > %s/child; wait", dir);
+        detach("-g", cmd, id, sizeof id);
+        pid_t child = pid_file("child");
+        pid_t command = recorded_pid(id, "pid");
+        pid_t sup = recorded_pid(id, "supervisor_pid");
+        cr_assert_eq(kill(sup, SIGKILL), 0);
+        cr_assert(gone(sup));
+        cr_assert_eq(tc_run(&out, "kill --dir '%s' %s 2>&1", dir, id), 0);
+        cr_expect_neq(strstr(out, "its taskrun is gone; signalled process"), NULL, "%s", out);
+        free(out);
+        cr_expect(gone(command), "the command %d is still there", (int)command);
+        cr_expect(gone(child), "the command's child %d is still there", (int)child);
 }

@@ -142,3 +142,65 @@ Test(cmd_logs, a_missing_task_is_not_found)
         cr_expect_eq(tc_run(NULL, "logs --dir '%s' 9 2>/dev/null", dir), 1);
         cr_expect_eq(tc_run(NULL, "logs -n 0 --dir '%s' 9 2>/dev/null", dir), 2);
 }
+
+Test(cmd_logs, a_run_still_waiting_has_no_output_yet_and_f_follows_it_from_its_start)
+{
+        char id[32], out_path[600], *out = NULL;
+
+        cr_assert_eq(tc_run(&out, "create --dir '%s' --subject blocker", dir), 0);
+        free(out);
+        cr_assert_eq(
+            tc_run(&out, "--detach --after 1 --dir '%s' -- sh -c 'echo started; exit 6'", dir), 0);
+        snprintf(id, sizeof id, "%.*s", (int)strspn(out, "0123456789"), out);
+        free(out);
+        cr_assert_eq(tc_run(&out, "logs --dir '%s' %s 2>&1", dir, id), 0);
+        cr_expect_str_eq(out, "taskrun: logs: task 2: no output yet: its run has not started "
+                              "(waiting)\n");
+        free(out);
+        snprintf(out_path, sizeof out_path, "%s/followed", dir);
+        const char *args[] = {"logs", "-f", "--dir", dir, id, NULL};
+        pid_t pid = tc_spawn(out_path, args);
+        th_sleep_ms(200);
+        int status;
+        cr_expect_eq(tc_exited(pid, &status), 0, "logs -f returned before the run started");
+        cr_assert_eq(tc_run(NULL, "update --dir '%s' --status completed 1", dir), 0);
+        cr_expect_eq(tc_reap(pid, NULL), 6);
+        out = th_read_file(out_path, NULL);
+        cr_assert_not_null(out);
+        cr_expect_eq(strncmp(out, "[started at ", 12), 0, "%s", out);
+        cr_expect_neq(strstr(out, "]\nstarted\n[exited with status 6 after "), NULL, "%s", out);
+        free(out);
+}
+
+Test(cmd_logs, the_footer_starts_a_line_of_its_own)
+{
+        char id[32], *out, line[512];
+
+        detach("printf partial; exit 1", id, sizeof id);
+        cr_assert_eq(tc_run(NULL, "wait -q --timeout 10 --dir '%s' %s", dir, id), 1);
+        cr_assert_eq(tc_run(&out, "logs --dir '%s' %s", dir, id), 0);
+        cr_expect_neq(strstr(out, "\npartial\n[exited with status 1 after "), NULL, "%s", out);
+        last_line(out, line, sizeof line);
+        cr_expect_eq(strncmp(line, "[exited", 7), 0, "%s", line);
+        free(out);
+        cr_assert_eq(tc_run(&out, "logs -n 2 --dir '%s' %s", dir, id), 0);
+        cr_expect_eq(strncmp(out, "partial\n[exited with status 1 after ", 36), 0, "%s", out);
+        free(out);
+}
+
+Test(cmd_logs, logs_n_counts_only_this_runs_part_of_a_shared_log)
+{
+        char id[32], *out;
+
+        detach("echo first run", id, sizeof id);
+        cr_assert_eq(tc_run(NULL, "wait -q --timeout 10 --dir '%s' %s", dir, id), 0);
+        cr_assert_eq(
+            tc_run(&out, "--detach --task %s --dir '%s' -- sh -c 'echo second run'", id, dir), 0);
+        free(out);
+        cr_assert_eq(tc_run(NULL, "wait -q --timeout 10 --dir '%s' %s", dir, id), 0);
+        cr_assert_eq(tc_run(&out, "logs -n 100 --dir '%s' %s", dir, id), 0);
+        cr_expect_null(strstr(out, "first run"), "%s", out);
+        cr_expect_eq(strncmp(out, "[started at ", 12), 0, "%s", out);
+        cr_expect_neq(strstr(out, "\nsecond run\n[exited with status 0 after "), NULL, "%s", out);
+        free(out);
+}

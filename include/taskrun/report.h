@@ -31,6 +31,7 @@ enum tr_state {
         TR_STATE_KILLED,
         TR_STATE_LOST,
         TR_STATE_STOPPED, /* by a signal (SIGSTOP, SIGTSTP ...), until it continues */
+        TR_STATE_STALLED, /* --stall-timeout: no output for that long, so it was ended */
 };
 
 const char *tr_state_name(enum tr_state s);
@@ -45,15 +46,20 @@ struct tr_run_info {
         char started_at[TR_ISO8601_LEN];
         pid_t supervisor_pid; /* the taskrun that supervises: `taskrun kill` asks it */
         unsigned long long supervisor_start_ticks;
-        const char *log;    /* --detach: the log's absolute path, else NULL */
-        int64_t log_offset; /* where this run's part of the log starts */
+        const char *log;       /* --detach: the log's absolute path, else NULL */
+        int64_t log_offset;    /* where this run's part of the log starts */
+        json_object *options;  /* the run options a rerun reuses (metadata.taskrun.options) */
+        int attempt;           /* --retry: this attempt, from 1; 0 without --retry */
+        json_object *attempts; /* --retry: the last attempts, oldest first; else NULL */
 };
 
 struct tr_run_end {
         enum tr_state state;
-        int exit_code;  /* -1 when the command was killed by a signal */
-        int signal;     /* 0 when it exited */
-        int timed_out;  /* --timeout expired */
+        int exit_code; /* -1 when the command was killed by a signal */
+        int signal;    /* 0 when it exited */
+        int timed_out; /* --timeout expired */
+        int stalled;   /* --stall-timeout expired */
+        int64_t stall_timeout_ms;
         int exec_errno; /* the command could not be started; 0 otherwise */
         int64_t duration_ms;
         char ended_at[TR_ISO8601_LEN];
@@ -61,8 +67,9 @@ struct tr_run_end {
         const char *tail_lines; /* its last few lines, for the description */
         const char *last_line;  /* last non-empty output line */
         uint64_t output_bytes;
-        int kill_signal; /* `taskrun kill` asked for this signal; 0 if it did not */
-        pid_t kill_pid;  /* who asked */
+        int between_attempts; /* --retry: the wait before the next attempt was ended */
+        int kill_signal;      /* `taskrun kill` asked for this signal; 0 if it did not */
+        pid_t kill_pid;       /* who asked */
         uid_t kill_uid;
         const char *output_error; /* "stdout: No space left on device", or NULL */
 };
@@ -75,6 +82,7 @@ struct tr_report {
         const char *now, *last_line;  /* for tr_report_heartbeat */
         uint64_t output_bytes;        /* for tr_report_heartbeat */
         int stop_signal;              /* for tr_report_stopped: 0 when it continued */
+        const char *retry_at;         /* for tr_report_retry: when the next attempt starts */
 };
 
 /* tr_mutate_fn callbacks; arg is a struct tr_report. */
@@ -83,6 +91,8 @@ int tr_report_heartbeat(json_object *task, void *arg, struct tr_err *e);
 int tr_report_end(json_object *task, void *arg, struct tr_err *e);
 /* state "stopped" with stop_signal, or back to "running" when stop_signal is 0. */
 int tr_report_stopped(json_object *task, void *arg, struct tr_err *e);
+/* --retry: an attempt failed and the next starts at retry_at; the run goes on ("running"). */
+int tr_report_retry(json_object *task, void *arg, struct tr_err *e);
 
 /* Replace the description's result block (from TR_RESULT_MARK on) with one
  * saying outcome, command and output; command and output may be NULL. */

@@ -27,6 +27,8 @@ struct tr_tail {
 int tr_tail_init(struct tr_tail *t, size_t cap); /* 0, or -1 with errno */
 void tr_tail_feed(struct tr_tail *t, const void *data, size_t len);
 void tr_tail_free(struct tr_tail *t);
+/* Empty it for a new run of the command (--retry), keeping the ring. */
+void tr_tail_reset(struct tr_tail *t);
 
 /*
  * A malloc'd, NUL-terminated, valid UTF-8 rendering of the held output, with

@@ -5,12 +5,15 @@
 # command's arguments to its own completion when that package is there.
 
 _taskrun_store_opts='--list --dir --file --follow-symlinks --lock-timeout --help'
-_taskrun_run_opts="--task --create --subject --description --on-fail --strict
-	--timeout --kill-after --signal --preserve-status --orphans --group --pty
+# rerun takes the run options but those that name a new task.
+_taskrun_rerun_opts="--on-fail --strict
+	--timeout --stall-timeout --kill-after --signal --preserve-status --orphans
+	--group --retry --retry-delay --retry-on --retry-timeouts --pty
 	--tail --heartbeat --quiet --summary --github --on-exit --on-exit-timeout
 	--ping --events --detach --log --after --after-done --ignore-blocked --version
 	$_taskrun_store_opts"
-_taskrun_commands='create update show list wait reap kill logs lists gc hook run'
+_taskrun_run_opts="--task --create --subject --description $_taskrun_rerun_opts"
+_taskrun_commands='create update show list wait reap kill logs rerun lists gc hook run'
 
 # Options that take an argument (the next word, or after "=").
 _taskrun_takes_arg()
@@ -18,6 +21,7 @@ _taskrun_takes_arg()
 	case $1 in
 	-t | --task | -s | --subject | --description | --list | --dir | --file | \
 		--lock-timeout | --on-fail | -k | --kill-after | --timeout | \
+		--stall-timeout | --retry | --retry-delay | --retry-on | \
 		--signal | --orphans | --tail | --heartbeat | --summary | --log | \
 		--on-exit | --on-exit-timeout | --ping | --events | \
 		--active-form | --blocked-by | --id | --set-meta | --status | \
@@ -46,6 +50,7 @@ _taskrun_opts_of()
 	lists) echo "--json $_taskrun_store_opts" ;;
 	gc) echo "--keep --older-than --dry-run --quiet $_taskrun_store_opts" ;;
 	hook) echo "--all $_taskrun_store_opts" ;;
+	rerun) echo "$_taskrun_rerun_opts" ;;
 	*) echo "$_taskrun_run_opts" ;;
 	esac
 }
@@ -234,7 +239,7 @@ _taskrun()
 		fi
 		;;
 	run) _taskrun_command "$COMP_CWORD" "$cur" ;;
-	show | update | wait | kill | logs) _taskrun_ids "$cur" ;;
+	show | update | wait | kill | logs | rerun) _taskrun_ids "$cur" ;;
 	esac
 }
 

@@ -4,13 +4,14 @@
 # Run-form options that take an argument. The list must start with a short
 # option: __fish_complete_subcommand reads leading --words as its own flags.
 set -g __taskrun_run_args -t --task -s --subject --description --list --dir --file \
-    --lock-timeout --on-fail -k --kill-after --timeout --signal --orphans --tail --heartbeat \
+    --lock-timeout --on-fail -k --kill-after --timeout --stall-timeout --signal --orphans \
+    --retry --retry-delay --retry-on --tail --heartbeat \
     --summary --log --on-exit --on-exit-timeout --ping --events --after
 
-# The command word (create, update, show, list, wait, reap) if one was given.
+# The command word (create, update, ..., rerun) if one was given.
 function __taskrun_subcommand
     set -l tokens (commandline -opc)
-    if set -q tokens[2]; and contains -- $tokens[2] create update show list wait reap kill logs lists gc hook
+    if set -q tokens[2]; and contains -- $tokens[2] create update show list wait reap kill logs rerun lists gc hook
         echo $tokens[2]
         return 0
     end
@@ -26,7 +27,7 @@ end
 function __taskrun_run_options
     set -l tokens (commandline -opc)
     set -e tokens[1]
-    if set -q tokens[1]; and contains -- $tokens[1] create update show list wait reap kill logs lists gc hook
+    if set -q tokens[1]; and contains -- $tokens[1] create update show list wait reap kill logs rerun lists gc hook
         return 1
     end
     if set -q tokens[1]; and test "$tokens[1]" = run
@@ -140,39 +141,46 @@ complete -c taskrun -n __taskrun_first_word -a logs -d 'Print or follow the outp
 complete -c taskrun -n __taskrun_first_word -a lists -d 'Show every task list and where runs went'
 complete -c taskrun -n __taskrun_first_word -a gc -d 'Trim the run archive'
 complete -c taskrun -n __taskrun_first_word -a hook -d 'Claude Code hook: tell the agent which runs ended'
+complete -c taskrun -n __taskrun_first_word -a rerun -d "Run a task's recorded command again"
 complete -c taskrun -n __taskrun_first_word -a run -d 'Run a command (as with no command word)'
 complete -c taskrun -n 'not __taskrun_subcommand' -a '(__taskrun_complete_command)'
 
-# The run form.
+# The run form; rerun takes its options but those that name a new task.
 set -l run __taskrun_run_options
+set -l runlike "$run; or __taskrun_using rerun"
 complete -c taskrun -n $run -s t -l task -x -a '(__taskrun_ids)' -d 'Update task ID'
 complete -c taskrun -n $run -l create -d 'Create --task ID if it does not exist'
 complete -c taskrun -n $run -s s -l subject -x -d 'Subject of a new task'
 complete -c taskrun -n $run -l description -x -d 'Description of a new task'
-complete -c taskrun -n $run -l on-fail -x -a 'in_progress pending' -d 'Status of a failed Claude task'
-complete -c taskrun -n $run -l strict -d 'Task file errors make taskrun fail (125)'
-complete -c taskrun -n $run -s k -l kill-after -x -d 'SIGKILL this long after the timeout signal'
-complete -c taskrun -n $run -l timeout -x -d 'Stop the command after DURATION (124)'
-complete -c taskrun -n $run -l signal -x -a 'TERM INT HUP QUIT KILL USR1 USR2 ALRM' -d 'Signal sent on timeout'
-complete -c taskrun -n $run -l preserve-status -d "Exit with the command's status even on timeout"
-complete -c taskrun -n $run -l orphans -x -a 'leave wait kill' -d 'Descendants left when the command exits'
-complete -c taskrun -n $run -s g -l group -d 'Forward signals to the process group'
-complete -c taskrun -n $run -l pty -d 'Run the command on a pseudo-terminal'
-complete -c taskrun -n $run -l tail -x -d 'Bytes of output kept for the task'
-complete -c taskrun -n $run -l heartbeat -x -d 'Progress updates at most this often'
-complete -c taskrun -n $run -s q -l quiet -d 'Show output only if the command fails'
-complete -c taskrun -n $run -l summary -r -F -d 'Write a JSON result object to FILE'
-complete -c taskrun -n $run -l github -d 'GitHub Actions: fold output, write step summary'
-complete -c taskrun -n $run -l on-exit -x -a '(__fish_complete_command)' -d 'Run sh -c CMD at the end, task JSON on stdin'
-complete -c taskrun -n $run -l on-exit-timeout -x -d 'Stop the --on-exit hook after DURATION'
-complete -c taskrun -n $run -l events -r -F -d 'Append lifecycle events as JSON Lines'
-complete -c taskrun -n $run -l ping -x -d 'healthchecks.io URL: ping start and end'
-complete -c taskrun -n $run -s d -l detach -d 'Run in the background; print the task id'
-complete -c taskrun -n $run -l log -r -F -d 'Output of a detached run'
-complete -c taskrun -n $run -l after -x -a '(__taskrun_ids)' -d 'Start once these tasks completed'
-complete -c taskrun -n $run -l after-done -d 'Start once the blockers ended, however'
-complete -c taskrun -n $run -l ignore-blocked -d "Do not wait for the task's blockedBy"
-complete -c taskrun -n $run -s V -l version -d 'Print the version'
+complete -c taskrun -n $runlike -l on-fail -x -a 'in_progress pending' -d 'Status of a failed Claude task'
+complete -c taskrun -n $runlike -l strict -d 'Task file errors make taskrun fail (125)'
+complete -c taskrun -n $runlike -s k -l kill-after -x -d 'SIGKILL this long after the timeout signal'
+complete -c taskrun -n $runlike -l timeout -x -d 'Stop the command after DURATION (124)'
+complete -c taskrun -n $runlike -l stall-timeout -x -d 'Stop it once it has printed nothing for DURATION (124)'
+complete -c taskrun -n $runlike -l signal -x -a 'TERM INT HUP QUIT KILL USR1 USR2 ALRM' -d 'Signal sent on timeout or stall'
+complete -c taskrun -n $runlike -l preserve-status -d "Exit with the command's status even on timeout"
+complete -c taskrun -n $runlike -l orphans -x -a 'leave wait kill' -d 'Descendants left when the command exits'
+complete -c taskrun -n $runlike -s g -l group -d 'Forward signals to the process group'
+complete -c taskrun -n $runlike -l retry -x -d 'Run a failed command again, up to N more times'
+complete -c taskrun -n $runlike -l retry-delay -x -d 'First wait before a retry, doubled each time'
+complete -c taskrun -n $runlike -l retry-on -x -d 'Retry only on these exit statuses (1,2,75)'
+complete -c taskrun -n $runlike -l retry-timeouts -d 'Retry after a timeout or stall too'
+complete -c taskrun -n $runlike -l pty -d 'Run the command on a pseudo-terminal'
+complete -c taskrun -n $runlike -l tail -x -d 'Bytes of output kept for the task'
+complete -c taskrun -n $runlike -l heartbeat -x -d 'Progress updates at most this often'
+complete -c taskrun -n $runlike -s q -l quiet -d 'Show output only if the command fails'
+complete -c taskrun -n $runlike -l summary -r -F -d 'Write a JSON result object to FILE'
+complete -c taskrun -n $runlike -l github -d 'GitHub Actions: fold output, write step summary'
+complete -c taskrun -n $runlike -l on-exit -x -a '(__fish_complete_command)' -d 'Run sh -c CMD at the end, task JSON on stdin'
+complete -c taskrun -n $runlike -l on-exit-timeout -x -d 'Stop the --on-exit hook after DURATION'
+complete -c taskrun -n $runlike -l events -r -F -d 'Append lifecycle events as JSON Lines'
+complete -c taskrun -n $runlike -l ping -x -d 'healthchecks.io URL: ping start and end'
+complete -c taskrun -n $runlike -s d -l detach -d 'Run in the background; print the task id'
+complete -c taskrun -n $runlike -l log -r -F -d 'Output of a detached run'
+complete -c taskrun -n $runlike -l after -x -a '(__taskrun_ids)' -d 'Start once these tasks completed'
+complete -c taskrun -n $runlike -l after-done -d 'Start once the blockers ended, however'
+complete -c taskrun -n $runlike -l ignore-blocked -d "Do not wait for the task's blockedBy"
+complete -c taskrun -n $runlike -s V -l version -d 'Print the version'
 
 # Options every form takes.
 set -l store "$run; or __taskrun_subcommand"
@@ -242,3 +250,5 @@ complete -c taskrun -n '__taskrun_using gc' -s q -l quiet -d 'Print nothing'
 
 # hook
 complete -c taskrun -n '__taskrun_using hook' -l all -d 'Tell every run, not only detached ones'
+# rerun
+complete -c taskrun -n '__taskrun_using rerun' -a '(__taskrun_ids)'

@@ -1,0 +1,157 @@
+/* The run's writes into its task file (run_ctx.h): through the store, never holding a lock long. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "archive.h"
+#include "cli.h"
+#include "run_ctx.h"
+
+/*
+ * A transient record waits for a lock at most this long: the loop stands
+ * still meanwhile, and a later heartbeat or the end will say more anyway.
+ */
+#define TRANSIENT_LOCK_MS 200
+
+/*
+ * A new task's file can wait for its first record when nothing must read it
+ * sooner: no gate writes a waiting or queued record, and no detaching parent
+ * waits for the running one. A quick command then writes its task once.
+ */
+static int can_defer_create(const struct run_ctx *c)
+{
+        const struct tr_run_opts *o = c->o;
+
+        return c->store.schema == TR_SCHEMA_CLAUDE && o->task_id == NULL && !o->detach &&
+               o->gate.n_after == 0 && o->gate.slots == 0;
+}
+
+int tr_run_new_task(struct run_ctx *c, struct tr_err *e)
+{
+        const struct tr_run_opts *o = c->o;
+        char *subject = o->subject ? NULL : tr_argv_join(o->argv, 200);
+        json_object *task = tr_task_new(o->subject ? o->subject : subject, o->description);
+        int r;
+
+        free(subject);
+        if (c->store.schema == TR_SCHEMA_PLAIN || o->task_id != NULL)
+                r = tr_task_create_at(&c->store, &c->ref, task, TR_CREATE_ADOPT, e);
+        else if (can_defer_create(c) && (r = tr_task_reserve(&c->store, &c->ref, e)) == 0)
+                c->pending = json_object_get(task);
+        else
+                r = tr_task_create(&c->store, task, &c->ref, e);
+        json_object_put(task);
+        /* --detach prints the id on stdout; --quiet says nothing unless the command fails. */
+        if (r == 0 && o->task_id == NULL && c->store.schema == TR_SCHEMA_CLAUDE && !o->detach &&
+            !o->quiet)
+                fprintf(stderr, "taskrun: task %s\n", c->ref.id);
+        return r < 0 ? -1 : 0;
+}
+
+/*
+ * The first record of a task whose id was reserved makes its file. If the id
+ * was taken meanwhile (a Claude release that allocates without the list
+ * lock), the run moves to a new id and says so.
+ */
+static int create_pending(struct run_ctx *c, tr_mutate_fn fn, void *arg, struct tr_err *e)
+{
+        int r;
+
+        if (fn(c->pending, arg, e) == -1)
+                return -1;
+        r = tr_task_create_at(&c->store, &c->ref, c->pending, TR_CREATE_RESERVED, e);
+        if (r == -1 && e->errnum == EEXIST) {
+                char was[sizeof c->ref.id];
+                snprintf(was, sizeof was, "%s", c->ref.id);
+                if ((r = tr_task_create(&c->store, c->pending, &c->ref, e)) == 0)
+                        tr_warnx("task %s was taken by another writer; this run is task %s", was,
+                                 c->ref.id);
+        }
+        if (r == 0) {
+                json_object_put(c->pending);
+                c->pending = NULL;
+        }
+        return r;
+}
+
+/* tr_run_write with fn's own argument. */
+static int write_arg(struct run_ctx *c, tr_mutate_fn fn, void *arg, int transient)
+{
+        struct tr_store store = c->store;
+        struct tr_err e;
+
+        if (!c->tracked)
+                return 0;
+        if (transient && (store.lock_timeout_ms < 0 || store.lock_timeout_ms > TRANSIENT_LOCK_MS))
+                store.lock_timeout_ms = TRANSIENT_LOCK_MS;
+        if (c->pending ? create_pending(c, fn, arg, &e) == 0
+                       : tr_task_update(&store, &c->ref, fn, arg, &e) == 0)
+                return 0;
+        if (transient && e.errnum == ETIMEDOUT)
+                return 1;
+        tr_warn_err(&e);
+        c->write_failed = 1;
+        return -1;
+}
+
+int tr_run_write(struct run_ctx *c, tr_mutate_fn fn, int transient)
+{
+        return write_arg(c, fn, &c->report, transient);
+}
+
+int tr_run_report_start_end(json_object *task, void *arg, struct tr_err *e)
+{
+        if (tr_report_start(task, arg, e) == -1)
+                return -1;
+        return tr_report_end(task, arg, e);
+}
+
+/* The final write: the end record, and a hold on the task it leaves for the archive. */
+struct final_write {
+        struct run_ctx *c;
+        tr_mutate_fn fn;
+};
+
+static int report_final(json_object *task, void *arg, struct tr_err *e)
+{
+        struct final_write *w = arg;
+
+        if (w->fn(task, &w->c->report, e) == -1)
+                return -1;
+        json_object_put(w->c->final); /* a retry after a concurrent replace: the last one counts */
+        w->c->final = json_object_get(task);
+        return 0;
+}
+
+/*
+ * The run archive keeps the final task after the task file is gone. Without
+ * a final task (its write failed: the file was deleted meanwhile), the record
+ * is made anew from what this run knows. A failure is a warning only.
+ */
+static void archive_run(struct run_ctx *c)
+{
+        json_object *task = json_object_get(c->final);
+        struct tr_err e;
+
+        if (!c->tracked)
+                return;
+        if (task == NULL) {
+                task =
+                    tr_task_new(c->o->subject ? c->o->subject : c->o->argv[0], c->o->description);
+                json_object_object_add(task, "id", json_object_new_string(c->ref.id));
+                tr_run_report_start_end(task, &c->report, &e);
+        }
+        if (tr_archive_put(&c->store, c->ref.id, task, &e) == -1)
+                tr_warnx("run archive: %s", e.msg);
+        json_object_put(task);
+}
+
+void tr_run_write_final(struct run_ctx *c, tr_mutate_fn fn)
+{
+        struct final_write fw = {.c = c, .fn = fn};
+
+        write_arg(c, report_final, &fw, 0);
+        archive_run(c);
+        json_object_put(c->final);
+        c->final = NULL;
+}
