@@ -37,7 +37,7 @@ static void usage(FILE *f)
               "the others), as a table: ID, STATUS, STATE (of the last run), DURATION,\n"
               "SUBJECT, LAST LINE (of output). A task that says running although its\n"
               "process is gone shows as lost (nothing is written; reap writes it). A\n"
-              "run queued by --slots shows its place in line: \"queued 3\" (1 = next).\n"
+              "run waiting for a slot shows its place in line: \"queued 3\" (1 = next).\n"
               "A file that cannot be read or parsed is\n"
               "skipped with a warning on stderr, as Claude skips it.\n"
               "\n"

@@ -8,8 +8,8 @@ _taskrun_store_opts='--list --dir --file --follow-symlinks --lock-timeout --help
 _taskrun_run_opts="--task --create --subject --description --on-fail --strict
 	--timeout --kill-after --signal --preserve-status --orphans --group --pty
 	--tail --heartbeat --quiet --summary --github --on-exit --on-exit-timeout
-	--ping --events --detach --log --after --after-done --ignore-blocked --version
-	$_taskrun_store_opts"
+	--ping --events --detach --log --after --after-done --ignore-blocked --slots
+	--queue --unique --once --attach --version $_taskrun_store_opts"
 _taskrun_commands='create update show list wait reap kill logs run'
 
 # Options that take an argument (the next word, or after "=").
@@ -21,7 +21,8 @@ _taskrun_takes_arg()
 		--signal | --orphans | --tail | --heartbeat | --summary | --log | \
 		--on-exit | --on-exit-timeout | --ping | --events | \
 		--active-form | --blocked-by | --id | --set-meta | --status | \
-		--owner | --unset-meta | -n | --lines | --after)
+		--owner | --unset-meta | -n | --lines | --after | --slots | --queue | \
+		--unique)
 		return 0
 		;;
 	esac

@@ -5,7 +5,7 @@
 # option: __fish_complete_subcommand reads leading --words as its own flags.
 set -g __taskrun_run_args -t --task -s --subject --description --list --dir --file \
     --lock-timeout --on-fail -k --kill-after --timeout --signal --orphans --tail --heartbeat \
-    --summary --log --on-exit --on-exit-timeout --ping --events --after
+    --summary --log --on-exit --on-exit-timeout --ping --events --after --slots --queue --unique
 
 # The command word (create, update, show, list, wait, reap) if one was given.
 function __taskrun_subcommand
@@ -169,6 +169,11 @@ complete -c taskrun -n $run -l log -r -F -d 'Output of a detached run'
 complete -c taskrun -n $run -l after -x -a '(__taskrun_ids)' -d 'Start once these tasks completed'
 complete -c taskrun -n $run -l after-done -d 'Start once the blockers ended, however'
 complete -c taskrun -n $run -l ignore-blocked -d "Do not wait for the task's blockedBy"
+complete -c taskrun -n $run -l slots -x -d 'At most N runs of the queue at once (queued: FIFO)'
+complete -c taskrun -n $run -l queue -x -d 'The queue of --slots (default: the list)'
+complete -c taskrun -n $run -l unique -x -d 'If a live run holds KEY: print its id, exit 122'
+complete -c taskrun -n $run -l once -d '--unique with the directory and command as the key'
+complete -c taskrun -n $run -l attach -d 'With --unique/--once: wait for that run, its status'
 complete -c taskrun -n $run -s V -l version -d 'Print the version'
 
 # Options every form takes.
