@@ -69,6 +69,11 @@ int tr_gate_pass(struct tr_gate *g)
         return TR_RUN_GO;
 }
 
+void tr_gate_started(struct tr_gate *g)
+{
+        tr_queue_leave(&g->queue);
+}
+
 void tr_gate_release(struct tr_gate *g)
 {
         tr_queue_release(&g->queue);

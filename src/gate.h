@@ -95,6 +95,12 @@ void tr_gate_unique_end(struct tr_gate *g, int status);
  */
 int tr_gate_pass(struct tr_gate *g);
 
+/*
+ * The command has started: leave the line of --slots, so the run behind moves
+ * up only now (it would otherwise wake and take a CPU while we fork and exec).
+ */
+void tr_gate_started(struct tr_gate *g);
+
 /* Give back the slot and the key (the waiters are woken). */
 void tr_gate_release(struct tr_gate *g);
 
@@ -106,7 +112,8 @@ void tr_gate_signals_stop(struct tr_gate *g, struct ev_loop *loop);
 
 /* The blockers' wait (gate_after.c): 0 go, 1 skip (g->why says why), -1 error, 2 signalled. */
 int tr_gate_after(struct tr_gate *g, struct tr_err *e);
-/* The queue's wait (gate_slots.c): 0 holds a slot, -1 error, 2 signalled. */
+/* The queue's wait (gate_slots.c): 0 holds a slot (and still the place in line, until
+ * tr_gate_started), -1 error, 2 signalled. */
 int tr_gate_slots(struct tr_gate *g, struct tr_err *e);
 
 /* Records (gate_record.c): waiting for ids, queued in a queue, or over before it started. */

@@ -18,6 +18,7 @@ struct slots_ctx {
         ev_io watch[TR_QUEUE_SLOTS_MAX]; /* the run ahead, or the busy slots */
         int n_watch;
         int recorded; /* the queued record is written */
+        int first;    /* first in line: only the slots matter now */
 };
 
 /* A reader is gone: look again. */
@@ -73,16 +74,20 @@ static void record_queued(struct slots_ctx *c, const char *label)
         c->recorded = 1;
 }
 
-/* 0 a slot is ours, 1 wait for what c watches now, -1 error. */
+/*
+ * 0 a slot is ours, 1 wait for what c watches now, -1 error. Once first in
+ * line, always first (tickets only grow): a freed slot is taken at once.
+ */
 static int step(struct slots_ctx *c, struct tr_err *e)
 {
         struct tr_queue *q = &c->g->queue;
-        int r = tr_queue_find_ahead(q, e);
+        int r = c->first ? 0 : tr_queue_find_ahead(q, e);
 
         if (r == 1) {
                 watch(c, q->ahead_fd);
                 return 1;
         }
+        c->first = r == 0;
         if (r == 0 && (r = tr_queue_take(q, e)) == 0)
                 for (int i = 0; i < q->n_busy; i++)
                         watch(c, q->busy[i]);
@@ -125,7 +130,8 @@ int tr_gate_slots(struct tr_gate *g, struct tr_err *e)
         c->loop = ev_default_loop(EVFLAG_AUTO);
         r = wait_in_line(c, label, e);
         free(c);
-        tr_queue_leave(&g->queue); /* the run behind moves up; a slot taken stays ours */
+        if (g->signal != 0 || r != 0)
+                tr_queue_leave(&g->queue); /* a slot taken stays ours */
         if (g->signal != 0)
                 return 2;
         return r == 0 ? 0 : -1;

@@ -223,6 +223,7 @@ static void on_start(void *ctx, const struct tr_child *child)
         struct run_ctx *c = ctx;
 
         c->info.pid = child->pid;
+        tr_gate_started(&c->gate); /* the run behind in a --slots queue moves up */
         tr_proc_start_ticks(child->pid, &c->info.start_ticks);
         emit_start(c);
 }
