@@ -29,6 +29,7 @@ static void on_gone(struct ev_loop *loop, ev_io *w, int revents)
         ev_break(loop, EVBREAK_ALL);
 }
 
+/* Sleep on fd until its reader is gone (libev reports POLLERR as readable). */
 static void watch(struct slots_ctx *c, int fd)
 {
         ev_io *w = &c->watch[c->n_watch++];
@@ -37,6 +38,7 @@ static void watch(struct slots_ctx *c, int fd)
         ev_io_start(c->loop, w);
 }
 
+/* Woken: stop every watcher before looking again. */
 static void unwatch(struct slots_ctx *c)
 {
         for (int i = 0; i < c->n_watch; i++)
@@ -94,6 +96,7 @@ static int step(struct slots_ctx *c, struct tr_err *e)
         return r == 1 ? 0 : r == 0 ? 1 : -1;
 }
 
+/* Look, and sleep until something changes, until a slot is ours or a signal ends the wait. */
 static int wait_in_line(struct slots_ctx *c, const char *label, struct tr_err *e)
 {
         int r;

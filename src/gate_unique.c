@@ -42,6 +42,7 @@ struct holder {
         int status;           /* -1 while it runs */
 };
 
+/* How messages name the key: "--unique KEY" or "--once". */
 static const char *key_label(const struct tr_gate *g, char *buf, size_t n)
 {
         if (g->o->once)
@@ -72,6 +73,7 @@ static char *key_text(const struct tr_gate *g)
         return fclose(f) == 0 ? text : (free(text), NULL);
 }
 
+/* The key's file in the runtime directory (made private if need be). */
 static int key_path(const struct tr_gate *g, char *buf, size_t n, struct tr_err *e)
 {
         char dir[PATH_MAX], name[128];
@@ -151,6 +153,7 @@ static int holder_alive(const struct holder *h)
                (h->ticks == 0 || st.start_ticks == h->ticks);
 }
 
+/* A descriptor that turns readable when pid ends: how --attach sleeps. */
 static int pidfd_open_(pid_t pid)
 {
 #ifdef SYS_pidfd_open
@@ -162,6 +165,7 @@ static int pidfd_open_(pid_t pid)
 #endif
 }
 
+/* Any of sleep_on's watchers: stop sleeping and look again. */
 static void on_wake(struct ev_loop *loop, ev_io *w, int revents)
 {
         (void)w;

@@ -18,6 +18,7 @@
 /* A slot whose holder leaves between our two opens is tried again, but not for ever. */
 #define SLOT_RETRIES 100
 
+/* Close and forget: every fd of a queue is -1 when not held. */
 static void close_fd(int *fd)
 {
         if (*fd != -1)
@@ -25,6 +26,7 @@ static void close_fd(int *fd)
         *fd = -1;
 }
 
+/* dir/NAME, NAME from fmt and one number; -1 when it does not fit. */
 static int path_in(char *buf, size_t n, const char *dir, const char *fmt, unsigned long long v)
 {
         int len = snprintf(buf, n, "%s/", dir);
@@ -142,6 +144,7 @@ static long tickets_before(const char *dir, unsigned long long ours, unsigned lo
         return (long)n;
 }
 
+/* The run just ahead is the highest ticket below ours: look at those first. */
 static int by_ticket_desc(const void *a, const void *b)
 {
         unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
@@ -172,7 +175,8 @@ int tr_queue_find_ahead(struct tr_queue *q, struct tr_err *e)
         close_fd(&q->ahead_fd);
         if (n < 0)
                 return tr_err_sys(e, errno ? errno : ENOMEM, "%s", q->dir);
-        qsort(v, (size_t)n, sizeof *v, by_ticket_desc);
+        if (n > 0)
+                qsort(v, (size_t)n, sizeof *v, by_ticket_desc);
         for (long i = 0; i < n && q->ahead_fd == -1; i++) {
                 if (path_in(path, sizeof path, q->dir, "w.%020llu", v[i]) == -1)
                         continue;
@@ -184,6 +188,7 @@ int tr_queue_find_ahead(struct tr_queue *q, struct tr_err *e)
         return q->ahead_fd != -1;
 }
 
+/* dir/slot.I */
 static int slot_path(const struct tr_queue *q, int i, char *buf, size_t n)
 {
         return path_in(buf, n, q->dir, "slot.%llu", (unsigned long long)i);
@@ -220,6 +225,7 @@ static int try_slot(struct tr_queue *q, int i, struct tr_err *e)
         return tr_err_set(e, EAGAIN, "%s: neither free nor held", path);
 }
 
+/* Stop looking at the busy slots (before looking again, or once one is ours). */
 static void close_busy(struct tr_queue *q)
 {
         for (int i = 0; i < q->n_busy; i++)
