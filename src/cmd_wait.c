@@ -56,7 +56,7 @@ static void usage(FILE *f)
               "Block until every task ID is done, woken by changes to the task files\n"
               "(inotify) and by the end of their processes (pidfd), without polling. With\n"
               "no ID: every task of the list whose run taskrun started and that is\n"
-              "running now. Done: status completed (or failed in a --file task), or a\n"
+              "running now, or waiting or queued to start. Done: status completed (or failed in a --file task), or a\n"
               "last run that ended (completed, failed, timed_out, killed, lost), or a run\n"
               "whose process is gone (lost, as reap judges it; nothing is written). A\n"
               "task file that is gone is answered from taskrun's run archive when it\n"

@@ -325,3 +325,26 @@ Test(gate_slots, a_runtime_directory_that_is_not_private_is_refused)
         /* A run that asks for no slot never looks there. */
         cr_expect_eq(tc_run(NULL, "--dir list -- true 2>/dev/null"), 0);
 }
+
+Test(gate_slots, wait_with_no_id_waits_for_queued_runs_too)
+{
+        char *out;
+
+        cr_assert_eq(tc_run(&out, "--detach --dir list --slots 1 -- sh -c '%s'", GH_HOLD), 0);
+        free(out);
+        cr_assert_eq(tc_run(&out, "--detach --dir list --slots 1 -- touch ran-2"), 0);
+        cr_expect_str_eq(out, "2\n");
+        free(out);
+        gh_await_state("2", "queued");
+        const char *args[] = {"wait", "--timeout", "20", "--dir", "list", NULL};
+        pid_t waiter = tc_spawn("wait-out", args);
+
+        gh_assert_running(waiter, "wait with no id");
+        gh_go();
+        cr_expect_eq(tc_reap(waiter, NULL), 0);
+        out = gh_read("wait-out");
+        cr_expect_not_null(strstr(out, "1: completed"), "%s", out);
+        cr_expect_not_null(strstr(out, "2: completed"), "%s", out);
+        free(out);
+        cr_expect(gh_exists("ran-2"));
+}
