@@ -285,7 +285,9 @@ static int is_our_queue(const char *dir)
                dir[len + 1] != '\0';
 }
 
-int tr_queue_position(const char *dir, unsigned long long ticket)
+/* The place of ticket in the queue at dir: 1 = next; 0 if it is not in line (or dir is no queue).
+ */
+static int position(const char *dir, unsigned long long ticket)
 {
         char path[PATH_MAX];
         unsigned long long *v;
@@ -318,6 +320,6 @@ void tr_queue_annotate(json_object *block)
         if (state == NULL || strcmp(state, "queued") != 0 || dir == NULL ||
             tr_json_int(block, "ticket", &ticket) == -1 || ticket <= 0)
                 return;
-        if ((pos = tr_queue_position(dir, (unsigned long long)ticket)) > 0)
+        if ((pos = position(dir, (unsigned long long)ticket)) > 0)
                 json_object_object_add(block, "position", json_object_new_int(pos));
 }

@@ -50,10 +50,10 @@ void tr_queue_leave(struct tr_queue *q);
 /* Leave the line and give back the slot (the first in line wakes). */
 void tr_queue_release(struct tr_queue *q);
 
-/* The place of ticket in the queue at dir: 1 = next; 0 if it is not in line (or dir is no queue).
+/*
+ * A queued record (metadata.taskrun, in memory) gets "position", its place in
+ * line as it is now (1 = next); nothing when it is no longer in line.
  */
-int tr_queue_position(const char *dir, unsigned long long ticket);
-/* A queued record (metadata.taskrun, in memory) gets "position" as it is now. */
 void tr_queue_annotate(json_object *block);
 
 #endif
