@@ -165,20 +165,28 @@ Test(gate_unique, detach_prints_the_holders_id_for_a_duplicate)
 
 Test(gate_unique, ten_runs_started_at_once_with_one_key_start_one_command)
 {
-        const char *argv[] = {TASKRUN_BIN, "--dir", "list",
-                              "--unique",  "k",     "--",
-                              "sh",        "-c",    "echo x >> ran; sleep 0.5",
-                              NULL};
+        static const char script[] = "echo x >> ran; " GH_HOLD;
+        const char *argv[] = {TASKRUN_BIN, "--dir", "list", "--unique", "k",
+                              "--",        "sh",    "-c",   script,     NULL};
         pid_t p[10];
-        int started = 0, dup = 0;
+        int status[10], exited[10] = {0}, n_exited = 0, started = 0, dup = 0;
         char *first = NULL;
 
         cr_assert_eq(mkdir("list", 0755), 0);
         gh_start_together(10, argv, p);
+        /* The one that got the key holds it until "go": every other must have given up. */
+        for (long long deadline = th_now_ms() + 20000; n_exited < 9 && th_now_ms() < deadline;) {
+                for (int i = 0; i < 10; i++)
+                        if (!exited[i] && tc_exited(p[i], &status[i]))
+                                n_exited += exited[i] = 1;
+                th_sleep_ms(20);
+        }
+        gh_go();
         for (int i = 0; i < 10; i++) {
-                int status = tc_reap(p[i], NULL);
-                started += status == 0;
-                dup += status == 122;
+                if (!exited[i])
+                        status[i] = tc_reap(p[i], NULL);
+                started += status[i] == 0;
+                dup += status[i] == 122;
         }
         cr_expect_eq(started, 1);
         cr_expect_eq(dup, 9);
