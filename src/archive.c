@@ -136,8 +136,7 @@ static int write_record(const char *path, json_object *record, struct tr_err *e)
         const char *text = json_object_to_json_string_ext(
             record, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
-        return tr_atomic_write(path, text, strlen(text), 0600, TR_ATOMIC_NOSYNC,
-                               e);
+        return tr_atomic_write(path, text, strlen(text), 0600, TR_ATOMIC_NOSYNC, e);
 }
 
 int tr_archive_put(const struct tr_store *s, const char *id, json_object *task, struct tr_err *e)

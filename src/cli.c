@@ -12,20 +12,13 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-    {"run", tr_cmd_run_word},
-    {"create", tr_cmd_create},
-    {"update", tr_cmd_update},
-    {"show", tr_cmd_show},
-    {"list", tr_cmd_list},
-    {"wait", tr_cmd_wait},
-    {"reap", tr_cmd_reap},
-    {"kill", tr_cmd_kill},
-    {"logs", tr_cmd_logs},
-    {"lists", tr_cmd_lists},
-    {"gc", tr_cmd_gc},
-    {"hook", tr_cmd_hook},
-    {"rerun", tr_cmd_rerun},
-    {NULL, NULL},
+    {"run", tr_cmd_run_word},  {"create", tr_cmd_create},
+    {"update", tr_cmd_update}, {"show", tr_cmd_show},
+    {"list", tr_cmd_list},     {"wait", tr_cmd_wait},
+    {"reap", tr_cmd_reap},     {"kill", tr_cmd_kill},
+    {"logs", tr_cmd_logs},     {"lists", tr_cmd_lists},
+    {"gc", tr_cmd_gc},         {"hook", tr_cmd_hook},
+    {"rerun", tr_cmd_rerun},   {NULL, NULL},
 };
 
 /* Optimal string alignment distance (a swap of neighbours counts one), for "did you mean". */

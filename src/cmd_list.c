@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "cmd.h"
+#include "queue.h"
 #include "taskrun/utf8.h"
 
 #define CMD "list"
@@ -38,7 +39,8 @@ static void usage(FILE *f)
               "List the tasks of a list sorted by id (numeric ids in numeric order, then\n"
               "the others), as a table: ID, STATUS, STATE (of the last run), DURATION,\n"
               "SUBJECT, LAST LINE (of output). A task that says running although its\n"
-              "process is gone shows as lost (nothing is written; reap writes it).\n"
+              "process is gone shows as lost (nothing is written; reap writes it). A\n"
+              "run waiting for a slot shows its place in line: \"queued 3\" (1 = next).\n"
               "A file that cannot be read or parsed is\n"
               "skipped with a warning on stderr, as Claude skips it.\n"
               "\n"
@@ -46,7 +48,8 @@ static void usage(FILE *f)
               "                                  stored (id, subject, description, status,\n"
               "                                  blocks, blockedBy, metadata.taskrun, ...),\n"
               "                                  in table order; a run whose process is gone\n"
-              "                                  shows state lost, as reap would write it\n"
+              "                                  shows state lost, as reap would write it,\n"
+              "                                  and a queued run its current \"position\"\n"
               "         --status STATUS          only tasks with this status (repeatable)\n"
               "         --state STATE            only tasks whose last run is in this state\n"
               "                                  (metadata.taskrun.state, as shown: a run\n"
@@ -112,13 +115,23 @@ static void row(const struct tr_store *s, const struct tr_task_entry *t, int id_
             last[LAST_LINE_CHARS * 4 + 4];
 
         tr_oneline(tr_json_str(t->task, "status"), 11, status, sizeof status);
-        tr_oneline(tr_json_str(block, "state"), 9, state, sizeof state);
+        int64_t pos;
+        char queued[32];
+        const char *word = tr_json_str(block, "state");
+
+        /* A queued run shows its place in line: "queued 3" (1 = next). */
+        if (word != NULL && strcmp(word, "queued") == 0 &&
+            tr_json_int(block, "position", &pos) == 0) {
+                snprintf(queued, sizeof queued, "queued %lld", (long long)pos);
+                word = queued;
+        }
+        tr_oneline(word, 10, state, sizeof state);
         tr_task_duration(block, took, sizeof took);
         tr_oneline(tr_json_str(t->task, "subject"), SUBJECT_CHARS, subject, sizeof subject);
         tr_oneline(tr_json_str(block, "last_line"), LAST_LINE_CHARS, last, sizeof last);
         printf("%-*s  ", id_width, t->ref.id);
         cell(status, 11);
-        cell(state, 9);
+        cell(state, 10);
         printf("%8s  ", took);
         cell(subject, SUBJECT_CHARS);
         printf("%s\n", last);
@@ -136,7 +149,7 @@ static void print_table(const struct list_opts *o, const struct tr_store *s,
                 if (!wanted(o, s, l->v[i].task))
                         continue;
                 if (!header++)
-                        printf("%-*s  %-11s  %-9s  %8s  %-*s  %s\n", id_width, "ID", "STATUS",
+                        printf("%-*s  %-11s  %-10s  %8s  %-*s  %s\n", id_width, "ID", "STATUS",
                                "STATE", "DURATION", SUBJECT_CHARS, "SUBJECT", "LAST LINE");
                 row(s, &l->v[i], id_width);
         }
@@ -154,14 +167,17 @@ static void print_json(const struct list_opts *o, const struct tr_store *s,
         json_object_put(array);
 }
 
-/* A running record whose process is gone shows as lost, as reap would write it. */
+/* A running record whose process is gone shows as lost, as reap would write it; a queued
+ * one shows its position in line as it is now. */
 static void judge_all(const struct tr_store *s, struct tr_task_list *l)
 {
         struct tr_here here;
 
         tr_here_init(&here);
-        for (size_t i = 0; i < l->n; i++)
+        for (size_t i = 0; i < l->n; i++) {
                 tr_task_judge(l->v[i].task, s->schema, &here);
+                tr_queue_annotate(tr_task_block(l->v[i].task, s->schema));
+        }
 }
 
 static int list(const struct list_opts *o)

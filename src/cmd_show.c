@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cmd.h"
+#include "queue.h"
 #include "taskrun/signame.h"
 
 #define CMD "show"
@@ -29,7 +30,9 @@ static void usage(FILE *f)
               "signal, duration, start and end, command, last output line, owner,\n"
               "dependencies and description. Absent fields are left out. A task that\n"
               "says running although its process is gone shows as lost (with the\n"
-              "reason as error), as reap would write it; nothing is written. A task\n"
+              "reason as error), as reap would write it; nothing is written. A run\n"
+              "that waits shows what for: its blockers, or its queue and its place\n"
+              "in line (position 1 = next; in --json too, as \"position\"). A task\n"
               "whose file is gone (Claude Code deletes a list's files once all its tasks\n"
               "are completed) is shown from taskrun's run archive, which says so on\n"
               "stderr and as metadata.taskrun.archive.\n"
@@ -97,6 +100,27 @@ static void list_field(const char *label, json_object *task, const char *key)
         field(label, buf);
 }
 
+/* Before the command starts: what it waits for, or its place in a queue. */
+static void queue_fields(json_object *block)
+{
+        const char *queue = tr_json_str(block, "queue");
+        int64_t pos, slots;
+        char buf[PATH_MAX + 64];
+
+        list_field("waiting for:", block, "waiting_for");
+        if (queue == NULL)
+                return;
+        if (tr_json_int(block, "slots", &slots) == -1)
+                slots = 0;
+        if (tr_json_int(block, "position", &pos) == 0)
+                snprintf(buf, sizeof buf, "%s (%lld slot%s), position %lld", queue,
+                         (long long)slots, slots == 1 ? "" : "s", (long long)pos);
+        else
+                snprintf(buf, sizeof buf, "%s (%lld slot%s)", queue, (long long)slots,
+                         slots == 1 ? "" : "s");
+        field("queue:", buf);
+}
+
 static void run_fields(json_object *block)
 {
         char buf[64], *cmd = tr_task_command(block, 4096);
@@ -119,6 +143,7 @@ static void run_fields(json_object *block)
                          host ? host : "");
                 field("pid:", where);
         }
+        queue_fields(block);
         field("log:", tr_json_str(block, "log"));
         field("archive:", tr_json_str(block, "archive"));
         field("last line:", tr_json_str(block, "last_line"));
@@ -185,6 +210,7 @@ static int show(const struct tr_store_opts *so, int json, char **ids, int nids)
                 tr_here_init(&here);
                 tr_task_judge(task, t.store.schema, &here); /* a dead record shows as lost */
                 mark_archived(task, t.store.schema, archive);
+                tr_queue_annotate(tr_task_block(task, t.store.schema)); /* its place in line */
                 if (json)
                         printf("%s\n", tr_task_format(task));
                 else

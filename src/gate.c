@@ -15,7 +15,7 @@ void tr_gate_init(struct tr_gate *g, const struct tr_gate_opts *o, char *const *
         g->o = o;
         g->argv = argv;
         g->unique_fd = -1;
-        g->slot_fd = -1;
+        g->queue.place_fd = g->queue.ahead_fd = g->queue.slot_fd = -1;
 }
 
 /* A run that will not start: a detaching parent still waiting learns the status. */
@@ -50,11 +50,14 @@ static int killed(struct tr_gate *g)
         return over(g, 128 + g->signal);
 }
 
+/* Blockers first, then a slot: a run holds a slot only once it can use it. */
 int tr_gate_pass(struct tr_gate *g)
 {
         struct tr_err e;
         int r = tr_gate_after(g, &e);
 
+        if (r == 0)
+                r = tr_gate_slots(g, &e);
         if (r == -1) {
                 tr_warn_err(&e);
                 return over(g, TR_EXIT_ERROR);
@@ -66,14 +69,15 @@ int tr_gate_pass(struct tr_gate *g)
         return TR_RUN_GO;
 }
 
+void tr_gate_started(struct tr_gate *g)
+{
+        tr_queue_leave(&g->queue);
+}
+
 void tr_gate_release(struct tr_gate *g)
 {
+        tr_queue_release(&g->queue);
         /* Unlock before close: the close is what wakes a waiter, and it must find it free. */
-        if (g->slot_fd != -1) {
-                flock(g->slot_fd, LOCK_UN);
-                close(g->slot_fd);
-                g->slot_fd = -1;
-        }
         if (g->unique_fd != -1) {
                 flock(g->unique_fd, LOCK_UN);
                 close(g->unique_fd);

@@ -12,13 +12,8 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "queue.h"
 #include "taskrun/store.h"
-
-/* Exit statuses of the gates (see man/taskrun.1, EXIT STATUS). */
-enum {
-        TR_EXIT_SKIPPED = 121,   /* a blocker failed, was killed or lost: the command did not run */
-        TR_EXIT_DUPLICATE = 122, /* --unique: a live run with that key exists; its id printed */
-};
 
 struct tr_gate_opts {
         const char **after; /* --after IDs (each option may hold several, comma-separated) */
@@ -45,8 +40,13 @@ enum {
 #define TR_GATE_LONGOPTS                                                                           \
         {"after", required_argument, NULL, TR_OPT_AFTER},                                          \
             {"after-done", no_argument, NULL, TR_OPT_AFTER_DONE},                                  \
+            {"ignore-blocked", no_argument, NULL, TR_OPT_IGNORE_BLOCKED},                          \
+            {"slots", required_argument, NULL, TR_OPT_SLOTS},                                      \
+            {"queue", required_argument, NULL, TR_OPT_QUEUE},                                      \
+            {"unique", required_argument, NULL, TR_OPT_UNIQUE},                                    \
+            {"once", no_argument, NULL, TR_OPT_ONCE},                                              \
         {                                                                                          \
-                "ignore-blocked", no_argument, NULL, TR_OPT_IGNORE_BLOCKED                         \
+                "attach", no_argument, NULL, TR_OPT_ATTACH                                         \
         }
 
 /* 1 if opt was a gate option (applied), 0 if not one, -1 on a bad value (printed). */
@@ -64,35 +64,43 @@ struct tr_gate {
         const struct tr_task_ref *ref; /* NULL: the run keeps no task file */
         const char *task_id;           /* --task, when given */
         char *const *argv;
-        json_object *options; /* the run options a rerun reuses, recorded too; or NULL */
-        int *ready_fd;        /* --detach: closed once a waiting or queued record is written */
-        int unique_fd;        /* the key's lock, held for the run's life; -1 */
-        int slot_fd;          /* the slot held; -1 */
-        int signal;           /* the signal that ended a wait, or 0 */
-        ev_signal sig_w[3];   /* TERM, INT, HUP while waiting */
-        int recorded;         /* a waiting or queued record was written */
-        char why[600];        /* why the command will not run */
+        json_object *options;  /* the run options a rerun reuses, recorded too; or NULL */
+        int *ready_fd;         /* --detach: closed once a waiting or queued record is written */
+        int unique_fd;         /* the key's file, flock(2)ed for the run's life; -1 */
+        struct tr_queue queue; /* --slots: the place in line, then the slot held */
+        int signal;            /* the signal that ended a wait, or 0 */
+        ev_signal sig_w[3];    /* TERM, INT, HUP while waiting */
+        int recorded;          /* a waiting or queued record was written */
+        char why[600];         /* why the command will not run */
 };
 
 void tr_gate_init(struct tr_gate *g, const struct tr_gate_opts *o, char *const *argv);
 
 /*
- * --unique and --once, before any task is created: 0 the key is ours (held in
- * g->unique_fd), or the exit status to leave with (the holder's id printed;
- * with --attach, its outcome as an exit status).
+ * --unique and --once, once g->store is open and before any task is created:
+ * TR_RUN_GO when the key is ours (held in g->unique_fd), or the exit status to
+ * leave with (the holder's id printed; with --attach, its status once it ended).
  */
-int tr_gate_unique(struct tr_gate *g, const struct tr_store_opts *so);
+int tr_gate_unique(struct tr_gate *g);
 /* Before any task is created: every --after task exists (a typo creates nothing). */
 int tr_gate_after_check(const struct tr_gate_opts *o, const struct tr_store_opts *so,
                         struct tr_err *e);
-/* Record the run's task id under its key, once known. */
+/* Record who holds the key: this process and its task (called in the process that runs). */
 void tr_gate_unique_claim(struct tr_gate *g);
+/* Record the run's exit status under its key, for an --attach waiting on it. */
+void tr_gate_unique_end(struct tr_gate *g, int status);
 
 /*
  * Wait for blockers, then for a slot. TR_RUN_GO (-1) to start the command,
  * or the exit status to leave with (the task records why).
  */
 int tr_gate_pass(struct tr_gate *g);
+
+/*
+ * The command has started: leave the line of --slots, so the run behind moves
+ * up only now (it would otherwise wake and take a CPU while we fork and exec).
+ */
+void tr_gate_started(struct tr_gate *g);
 
 /* Give back the slot and the key (the waiters are woken). */
 void tr_gate_release(struct tr_gate *g);
@@ -105,22 +113,16 @@ void tr_gate_signals_stop(struct tr_gate *g, struct ev_loop *loop);
 
 /* The blockers' wait (gate_after.c): 0 go, 1 skip (g->why says why), -1 error, 2 signalled. */
 int tr_gate_after(struct tr_gate *g, struct tr_err *e);
-/* The queue's wait (slots.c): 0 holds a slot, -1 error, 2 signalled. */
+/* The queue's wait (gate_slots.c): 0 holds a slot (and still the place in line, until
+ * tr_gate_started), -1 error, 2 signalled. */
 int tr_gate_slots(struct tr_gate *g, struct tr_err *e);
 
 /* Records (gate_record.c): waiting for ids, queued in a queue, or over before it started. */
 int tr_gate_record_waiting(struct tr_gate *g, json_object *ids, struct tr_err *e);
-int tr_gate_record_queued(struct tr_gate *g, const char *queue, const char *dir,
-                          unsigned long long ticket, struct tr_err *e);
+int tr_gate_record_queued(struct tr_gate *g, const char *queue, struct tr_err *e);
 /* state is "skipped" or "killed" (then sig is the signal). */
 int tr_gate_record_end(struct tr_gate *g, const char *state, int sig, struct tr_err *e);
-
-/* $XDG_RUNTIME_DIR/taskrun, else /tmp/taskrun-UID, made 0700 and checked (rundir.c). */
-int tr_rundir(const char *sub, char *buf, size_t n, struct tr_err *e);
-/* A file name for an arbitrary string: its safe characters and a hash. */
-void tr_rundir_name(const char *prefix, const char *text, char *buf, size_t n);
-
-/* Queue position of a queued record (1 = next), or 0 if unknown (slots.c). */
-int tr_queue_position(json_object *block);
+/* A waiting or queued record is written: a detaching parent may print the id and go. */
+void tr_gate_ready(struct tr_gate *g);
 
 #endif

@@ -4,12 +4,14 @@
  * file (inotify) and a pidfd per blocker process that is alive, so a
  * supervisor that dies without writing wakes us too; nothing polls.
  *
- * What a blocker is follows Claude Code 2.1.336 (TaskGet, TaskList and
- * claimTask): a task blocks while it exists and its status is not
- * "completed"; on completion Claude changes only the status and leaves
- * blocks/blockedBy as they are (readers filter out completed ids), and a
- * deleted task is removed from the others' lists. So a blockedBy id whose
- * file is gone does not block; an --after id that is gone was lost.
+ * What a blocker is follows Claude Code 2.1.332. Its claimTask (what lets an
+ * agent start a task) counts a blockedBy id as open only if a task with that
+ * id exists and its status is not "completed"; TaskUpdate to "completed"
+ * changes the status only (it runs the TaskCompleted hooks and leaves
+ * blocks/blockedBy as they are: TaskGet and TaskList filter completed ids
+ * out when they show them), and deleting a task removes its id from every
+ * other task's blocks and blockedBy. So a blockedBy id whose file is gone does
+ * not block, as in claimTask; an --after id that is gone was lost.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -206,11 +208,7 @@ static void record_waiting(struct after_ctx *c, size_t unsettled)
                 tr_warn_err(&e); /* the wait goes on; the end is recorded all the same */
         json_object_put(ids);
         c->last_waiting = unsettled;
-        c->g->recorded = 1;
-        if (*c->g->ready_fd != -1) { /* --detach: the parent may print the id and go */
-                close(*c->g->ready_fd);
-                *c->g->ready_fd = -1;
-        }
+        tr_gate_ready(c->g); /* --detach: the parent may print the id and go */
 }
 
 static void judge_all(struct after_ctx *c)

@@ -6,8 +6,6 @@
 
 #include "gate.h"
 
-#define SLOTS_MAX 1024
-
 /* --after 3,4 --after 5: every id, in order, each checked as a task id. */
 static int add_after(struct tr_gate_opts *o, const char *arg)
 {
@@ -46,8 +44,9 @@ static int parse_slots(const char *arg, int *out)
 
         errno = 0;
         n = strtol(arg, &end, 10);
-        if (errno != 0 || end == arg || *end != '\0' || n < 1 || n > SLOTS_MAX) {
-                tr_warnx("--slots: must be a number from 1 to %d, not '%s'", SLOTS_MAX, arg);
+        if (errno != 0 || end == arg || *end != '\0' || n < 1 || n > TR_QUEUE_SLOTS_MAX) {
+                tr_warnx("--slots: must be a number from 1 to %d, not '%s'", TR_QUEUE_SLOTS_MAX,
+                         arg);
                 return -1;
         }
         *out = (int)n;
@@ -111,7 +110,15 @@ void tr_gate_usage(FILE *f)
         fputs("gates:       --after ID[,ID...]  start once these tasks completed (repeatable);\n"
               "                            if one fails, is killed or lost: skip (status 121)\n"
               "             --after-done   start once the blockers ended, however they ended\n"
-              "             --ignore-blocked    do not wait for the task's own blockedBy\n",
+              "             --ignore-blocked    do not wait for the task's own blockedBy\n"
+              "             --slots N      at most N runs of the queue at once on this host,\n"
+              "                            first come first served (1 to 256; state queued)\n"
+              "             --queue NAME   the queue of --slots (default: the task list's)\n"
+              "             --unique KEY   if a live run of this list holds KEY, print its id\n"
+              "                            and exit 122 instead of starting another\n"
+              "             --once         --unique with the directory and command as the key\n"
+              "             --attach       with --unique/--once: wait for that run instead,\n"
+              "                            and exit with its status\n",
               f);
 }
 

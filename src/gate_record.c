@@ -18,8 +18,7 @@ struct gate_record {
         struct tr_gate *g;
         const char *state;
         json_object *waiting_for; /* borrowed */
-        const char *queue, *queue_dir;
-        unsigned long long ticket;
+        const char *queue; /* queued: the queue's name; its dir and our ticket are in g->queue */
         int sig;
         const char *outcome; /* the line for the description's result block */
 };
@@ -28,11 +27,11 @@ struct gate_record {
 static void clear_plain(json_object *task)
 {
         static const char *const keys[] = {
-            "exit_code",       "signal",      "timed_out", "ended_at",     "duration_ms",
-            "output_tail",     "last_line",   "error",     "heartbeat_at", "output_bytes",
-            "started_at",      "waiting_for", "queue",     "queue_dir",    "ticket",
-            "skipped_because", "stalled",     "attempt",   "attempts",     "retry_at",
-            "options"};
+            "exit_code",   "signal",      "timed_out", "ended_at",        "duration_ms",
+            "output_tail", "last_line",   "error",     "heartbeat_at",    "output_bytes",
+            "started_at",  "waiting_for", "queue",     "queue_dir",       "ticket",
+            "slots",       "position",    "since",     "skipped_because", "stalled",
+            "attempt",     "attempts",    "retry_at",  "options"};
 
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
                 json_object_object_del(task, keys[i]);
@@ -96,8 +95,10 @@ static int record_before(json_object *task, void *arg, struct tr_err *e)
                 json_object_object_add(b, "waiting_for", json_object_get(r->waiting_for));
         if (r->queue != NULL) {
                 json_object_object_add(b, "queue", tr_json_utf8(r->queue));
-                json_object_object_add(b, "queue_dir", tr_json_utf8(r->queue_dir));
-                json_object_object_add(b, "ticket", json_object_new_int64((int64_t)r->ticket));
+                json_object_object_add(b, "slots", json_object_new_int(r->g->o->slots));
+                json_object_object_add(b, "queue_dir", tr_json_utf8(r->g->queue.dir));
+                json_object_object_add(b, "ticket",
+                                       json_object_new_int64((int64_t)r->g->queue.ticket));
         }
         /* Not started: pending, or failed in a plain file once it is over. */
         int over = strcmp(r->state, "skipped") == 0 || strcmp(r->state, "killed") == 0;
@@ -152,15 +153,13 @@ int tr_gate_record_waiting(struct tr_gate *g, json_object *ids, struct tr_err *e
         return write_record(&r, e);
 }
 
-int tr_gate_record_queued(struct tr_gate *g, const char *queue, const char *dir,
-                          unsigned long long ticket, struct tr_err *e)
+int tr_gate_record_queued(struct tr_gate *g, const char *queue, struct tr_err *e)
 {
-        char outcome[300];
-        struct gate_record r = {
-            .g = g, .state = "queued", .queue = queue, .queue_dir = dir, .ticket = ticket};
+        char outcome[PATH_MAX + 100];
+        struct gate_record r = {.g = g, .state = "queued", .queue = queue};
 
-        snprintf(outcome, sizeof outcome, "queued: waits for one of %d slots of queue %s",
-                 g->o->slots, queue);
+        snprintf(outcome, sizeof outcome, "queued: waits for one of %d slot%s of queue %s",
+                 g->o->slots, g->o->slots == 1 ? "" : "s", queue);
         r.outcome = outcome;
         return write_record(&r, e);
 }
@@ -177,4 +176,13 @@ int tr_gate_record_end(struct tr_gate *g, const char *state, int sig, struct tr_
                          sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
         r.outcome = outcome;
         return write_record(&r, e);
+}
+
+void tr_gate_ready(struct tr_gate *g)
+{
+        g->recorded = 1;
+        if (*g->ready_fd != -1) {
+                close(*g->ready_fd);
+                *g->ready_fd = -1;
+        }
 }

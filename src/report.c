@@ -96,13 +96,16 @@ static void strip_result_block(json_object *task)
                                        json_object_new_string_len(text, (int)(mark - text)));
 }
 
-/* An earlier run's result, which a new run's record must not inherit. */
+/* An earlier run's result, and what the gates recorded while it waited, which a new run's
+ * record must not inherit. */
 static void clear_result(json_object *block)
 {
         static const char *const keys[] = {
-            "exit_code",     "signal",    "timed_out", "stalled",      "ended_at",    "duration_ms",
-            "output_tail",   "last_line", "error",     "output_error", "stop_signal", "killed_by",
-            "on_exit_error", "retry_at",  "attempt",   "attempts",     "options"};
+            "exit_code",   "signal",      "timed_out",     "stalled",        "ended_at",
+            "duration_ms", "output_tail", "last_line",     "error",          "output_error",
+            "stop_signal", "killed_by",   "on_exit_error", "retry_at",       "attempt",
+            "attempts",    "options",     "waiting_for",   "queue",          "queue_dir",
+            "ticket",      "slots",       "since",         "skipped_because"};
 
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
                 json_object_object_del(block, keys[i]);

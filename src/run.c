@@ -52,13 +52,18 @@ static int select_existing(struct run_ctx *c, struct tr_err *e)
         return 0;
 }
 
+static int open_list(struct run_ctx *c, struct tr_err *e)
+{
+        if (tr_store_open(&c->store, &c->o->store, 1, &c->ref, e) == -1)
+                return -1;
+        tr_note_new_list(&c->store, c->o->quiet);
+        return 0;
+}
+
 static int select_task(struct run_ctx *c, struct tr_err *e)
 {
         const struct tr_run_opts *o = c->o;
 
-        if (tr_store_open(&c->store, &o->store, 1, &c->ref, e) == -1)
-                return -1;
-        tr_note_new_list(&c->store, o->quiet);
         if (o->task_id != NULL && tr_store_ref(&c->store, o->task_id, &c->ref, e) == -1)
                 return -1;
         if (o->task_id != NULL && !o->create)
@@ -79,6 +84,7 @@ static void on_start(void *ctx, const struct tr_child *child)
         struct run_ctx *c = ctx;
 
         c->info.pid = child->pid;
+        tr_gate_started(&c->gate); /* the run behind in a --slots queue moves up */
         tr_proc_start_ticks(child->pid, &c->info.start_ticks);
         tr_run_emit_start(c);
 }
@@ -447,23 +453,48 @@ static int supervise(struct run_ctx *c)
         return status;
 }
 
-/* The pre-start gates (gate.h): blockers, then a slot; the command runs only past them. */
+/*
+ * The pre-start gates (gate.h): blockers, then a slot; the command runs only
+ * past them. In the process that supervises (after --detach): the key of
+ * --unique names it, and learns its status at the end.
+ */
 static int gate_and_supervise(struct run_ctx *c)
 {
-        struct tr_gate gate;
+        struct tr_gate *g = &c->gate;
         int status;
 
-        tr_gate_init(&gate, &c->o->gate, c->o->argv);
-        gate.store = &c->store;
-        gate.ref = c->tracked ? &c->ref : NULL;
-        gate.task_id = c->o->task_id;
-        gate.ready_fd = &c->ready_fd;
-        gate.options = c->info.options;
-        status = tr_gate_pass(&gate);
+        g->ref = c->tracked ? &c->ref : NULL;
+        g->options = c->info.options;
+        tr_gate_unique_claim(g);
+        status = tr_gate_pass(g);
         if (status == TR_RUN_GO)
                 status = supervise(c);
-        tr_gate_release(&gate);
+        tr_gate_unique_end(g, status);
+        tr_gate_release(g);
         return status;
+}
+
+/* The list, then --unique (before a task is made for a run that will not start), then the task. */
+static int open_and_select(struct run_ctx *c)
+{
+        const struct tr_run_opts *o = c->o;
+        struct tr_err e;
+        int opened = open_list(c, &e), status;
+
+        if (opened == -1 && (o->strict || is_usage_error(e.errnum))) {
+                tr_warn_err(&e);
+                return TR_EXIT_ERROR;
+        }
+        if ((status = tr_gate_unique(&c->gate)) != TR_RUN_GO)
+                return status;
+        if (opened == -1 || select_task(c, &e) == -1) {
+                tr_warn_err(&e);
+                if (o->strict || is_usage_error(e.errnum))
+                        return TR_EXIT_ERROR;
+                tr_warnx("running the command without a task file");
+                c->tracked = 0;
+        }
+        return TR_RUN_GO;
 }
 
 int tr_run(const struct tr_run_opts *o)
@@ -477,13 +508,12 @@ int tr_run(const struct tr_run_opts *o)
                 tr_warn_err(&e);
                 return TR_EXIT_ERROR;
         }
-        if (select_task(&c, &e) == -1) {
-                tr_warn_err(&e);
-                if (o->strict || is_usage_error(e.errnum))
-                        return TR_EXIT_ERROR;
-                tr_warnx("running the command without a task file");
-                c.tracked = 0;
-        }
+        tr_gate_init(&c.gate, &o->gate, o->argv);
+        c.gate.store = &c.store;
+        c.gate.task_id = o->task_id;
+        c.gate.ready_fd = &c.ready_fd;
+        if ((status = open_and_select(&c)) != TR_RUN_GO)
+                return status;
         if (o->detach) {
                 int r = tr_run_detach(&c, &status, &e);
                 if (r != 0) {

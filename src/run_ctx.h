@@ -35,6 +35,7 @@ struct run_ctx {
         struct tr_tail replay_out, replay_err; /* --quiet with two pipes */
         struct tr_events events;               /* --events */
         int start_emitted;
+        struct tr_gate gate; /* --after, --slots, --unique: what the command waits for */
 };
 
 /* --- run_record.c: the task file --- */

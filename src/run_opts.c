@@ -154,7 +154,9 @@ void tr_run_usage(FILE *f)
               "command succeeded; 126 command not executable; 127 command not found (also\n"
               "with --detach, which otherwise exits 0 once the command has started);\n"
               "2 an unknown command word, or a command without '--'; 121 not run: a\n"
-              "blocker failed, was killed or lost.\n",
+              "blocker failed, was killed or lost; 122 not run: --unique/--once found a\n"
+              "live run with the key (its id printed); with --attach, that run's status\n"
+              "(3 if it was lost).\n",
               f);
 }
 
@@ -364,6 +366,8 @@ static int check_combination(const struct tr_run_opts *o)
                 tr_warnx("--on-exit-timeout: only with --on-exit");
         else if (o->on_exit_timeout_ms <= 0)
                 tr_warnx("--on-exit-timeout: must be more than 0");
+        else if (o->gate.attach && o->detach)
+                tr_warnx("--attach: not with --detach (it waits for the other run)");
         else if (check_retry(o) == 0)
                 return tr_gate_check(&o->gate);
         return -1;

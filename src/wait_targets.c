@@ -7,14 +7,20 @@
 #include "cli.h"
 #include "wait.h"
 
-/* A run that taskrun started (it recorded argv) and that says it is going on. */
+/* A run that taskrun started (it recorded argv) and that says it is going on, or waits for
+ * its blockers or a slot: `taskrun -d --slots 2 ...` several times, then `taskrun wait`. */
 static int is_live_run(json_object *task, enum tr_schema schema)
 {
+        static const char *const live[] = {"running", "stopped", "waiting", "queued"};
         json_object *block = tr_task_block(task, schema), *argv;
         const char *state = tr_json_str(block, "state");
 
-        return state != NULL && (strcmp(state, "running") == 0 || strcmp(state, "stopped") == 0) &&
-               json_object_object_get_ex(block, "argv", &argv);
+        if (state == NULL || !json_object_object_get_ex(block, "argv", &argv))
+                return 0;
+        for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+                if (strcmp(state, live[i]) == 0)
+                        return 1;
+        return 0;
 }
 
 int tr_wait_running_targets(const char *cmd, const struct tr_store_opts *so, struct tr_targets *t)

@@ -332,3 +332,27 @@ Test(gate_after, taskrun_kill_ends_a_waiting_run_before_it_starts)
         cr_expect_str_eq(th_get_string(task, "metadata.taskrun.state"), "killed");
         json_object_put(task);
 }
+
+Test(gate_after, completing_a_blocker_leaves_blocks_and_blocked_by_as_claude_does)
+{
+        /* Claude Code 2.1.332's TaskUpdate to completed changes the status only. */
+        tc_write_task(dir, "1",
+                      "{\"id\":\"1\",\"subject\":\"t1\",\"description\":\"d\",\"status\":"
+                      "\"pending\",\"blocks\":[\"5\"],\"blockedBy\":[]}");
+        make_task("5", "\"1\"");
+        finish_task("1", "true");
+        json_object *task = tc_read_task(dir, "1");
+        cr_expect_str_eq(th_get_string(task, "status"), "completed");
+        json_object *blocks = th_get(task, "blocks");
+        cr_expect(blocks != NULL && json_object_array_length(blocks) == 1 &&
+                      strcmp(json_object_get_string(json_object_array_get_idx(blocks, 0)), "5") ==
+                          0,
+                  "blocks changed");
+        json_object_put(task);
+        task = tc_read_task(dir, "5");
+        json_object *by = th_get(task, "blockedBy");
+        cr_expect(by != NULL && json_object_array_length(by) == 1, "blockedBy of 5 changed");
+        json_object_put(task);
+        /* And task 5 is no longer blocked: it runs at once. */
+        cr_expect_eq(tc_run(NULL, "--dir '%s' --task 5 -- true", dir), 0);
+}

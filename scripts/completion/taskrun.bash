@@ -10,8 +10,8 @@ _taskrun_rerun_opts="--on-fail --strict
 	--timeout --stall-timeout --kill-after --signal --preserve-status --orphans
 	--group --retry --retry-delay --retry-on --retry-timeouts --pty
 	--tail --heartbeat --quiet --summary --github --on-exit --on-exit-timeout
-	--ping --events --detach --log --after --after-done --ignore-blocked --version
-	$_taskrun_store_opts"
+	--ping --events --detach --log --after --after-done --ignore-blocked --slots
+	--queue --unique --once --attach --version $_taskrun_store_opts"
 _taskrun_run_opts="--task --create --subject --description $_taskrun_rerun_opts"
 _taskrun_commands='create update show list wait reap kill logs rerun lists gc hook run'
 
@@ -26,7 +26,7 @@ _taskrun_takes_arg()
 		--on-exit | --on-exit-timeout | --ping | --events | \
 		--active-form | --blocked-by | --id | --set-meta | --status | \
 		--owner | --unset-meta | -n | --lines | --after | --state | --keep | \
-		--older-than)
+		--older-than | --slots | --queue | --unique)
 		return 0
 		;;
 	esac

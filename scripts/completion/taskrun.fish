@@ -6,7 +6,7 @@
 set -g __taskrun_run_args -t --task -s --subject --description --list --dir --file \
     --lock-timeout --on-fail -k --kill-after --timeout --stall-timeout --signal --orphans \
     --retry --retry-delay --retry-on --tail --heartbeat \
-    --summary --log --on-exit --on-exit-timeout --ping --events --after
+    --summary --log --on-exit --on-exit-timeout --ping --events --after --slots --queue --unique
 
 # The command word (create, update, ..., rerun) if one was given.
 function __taskrun_subcommand
@@ -181,6 +181,11 @@ complete -c taskrun -n $runlike -l after -x -a '(__taskrun_ids)' -d 'Start once 
 complete -c taskrun -n $runlike -l after-done -d 'Start once the blockers ended, however'
 complete -c taskrun -n $runlike -l ignore-blocked -d "Do not wait for the task's blockedBy"
 complete -c taskrun -n $runlike -s V -l version -d 'Print the version'
+complete -c taskrun -n $runlike -l slots -x -d 'At most N runs of the queue at once (queued: FIFO)'
+complete -c taskrun -n $runlike -l queue -x -d 'The queue of --slots (default: the list)'
+complete -c taskrun -n $runlike -l unique -x -d 'If a live run holds KEY: print its id, exit 122'
+complete -c taskrun -n $runlike -l once -d '--unique with the directory and command as the key'
+complete -c taskrun -n $runlike -l attach -d 'With --unique/--once: wait for that run, its status'
 
 # Options every form takes.
 set -l store "$run; or __taskrun_subcommand"
