@@ -108,16 +108,20 @@ static void cell(const char *text, size_t width)
                 putchar(' ');
 }
 
-static void row(const struct tr_store *s, const struct tr_task_entry *t, int id_width)
-{
-        json_object *block = tr_task_block(t->task, s->schema);
-        char status[32], state[32], took[32], subject[SUBJECT_CHARS * 4 + 4],
-            last[LAST_LINE_CHARS * 4 + 4];
+/* One table row, worked out while its task is at hand, printed once the widths are known. */
+struct row {
+        char id[TR_ID_MAX];
+        char status[32], state[32], took[32];
+        char subject[SUBJECT_CHARS * 4 + 4], last[LAST_LINE_CHARS * 4 + 4];
+};
 
-        tr_oneline(tr_json_str(t->task, "status"), 11, status, sizeof status);
-        int64_t pos;
-        char queued[32];
+static void fill_row(const struct tr_store *s, const struct tr_task_ref *ref, json_object *task,
+                     struct row *r)
+{
+        json_object *block = tr_task_block(task, s->schema);
         const char *word = tr_json_str(block, "state");
+        char queued[32];
+        int64_t pos;
 
         /* A queued run shows its place in line: "queued 3" (1 = next). */
         if (word != NULL && strcmp(word, "queued") == 0 &&
@@ -125,65 +129,102 @@ static void row(const struct tr_store *s, const struct tr_task_entry *t, int id_
                 snprintf(queued, sizeof queued, "queued %lld", (long long)pos);
                 word = queued;
         }
-        tr_oneline(word, 10, state, sizeof state);
-        tr_task_duration(block, took, sizeof took);
-        tr_oneline(tr_json_str(t->task, "subject"), SUBJECT_CHARS, subject, sizeof subject);
-        tr_oneline(tr_json_str(block, "last_line"), LAST_LINE_CHARS, last, sizeof last);
-        printf("%-*s  ", id_width, t->ref.id);
-        cell(status, 11);
-        cell(state, 10);
-        printf("%8s  ", took);
-        cell(subject, SUBJECT_CHARS);
-        printf("%s\n", last);
+        snprintf(r->id, sizeof r->id, "%s", ref->id);
+        tr_oneline(tr_json_str(task, "status"), 11, r->status, sizeof r->status);
+        tr_oneline(word, 10, r->state, sizeof r->state);
+        tr_task_duration(block, r->took, sizeof r->took);
+        tr_oneline(tr_json_str(task, "subject"), SUBJECT_CHARS, r->subject, sizeof r->subject);
+        tr_oneline(tr_json_str(block, "last_line"), LAST_LINE_CHARS, r->last, sizeof r->last);
 }
 
-static void print_table(const struct list_opts *o, const struct tr_store *s,
-                        const struct tr_task_list *l)
+static void print_row(const struct row *r, int id_width)
 {
-        int id_width = 2, header = 0;
-
-        for (size_t i = 0; i < l->n; i++)
-                if (wanted(o, s, l->v[i].task) && (int)strlen(l->v[i].ref.id) > id_width)
-                        id_width = (int)strlen(l->v[i].ref.id);
-        for (size_t i = 0; i < l->n; i++) {
-                if (!wanted(o, s, l->v[i].task))
-                        continue;
-                if (!header++)
-                        printf("%-*s  %-11s  %-10s  %8s  %-*s  %s\n", id_width, "ID", "STATUS",
-                               "STATE", "DURATION", SUBJECT_CHARS, "SUBJECT", "LAST LINE");
-                row(s, &l->v[i], id_width);
-        }
+        printf("%-*s  ", id_width, r->id);
+        cell(r->status, 11);
+        cell(r->state, 10);
+        printf("%8s  ", r->took);
+        cell(r->subject, SUBJECT_CHARS);
+        printf("%s\n", r->last);
 }
 
-static void print_json(const struct list_opts *o, const struct tr_store *s,
-                       const struct tr_task_list *l)
-{
-        json_object *array = json_object_new_array();
-
-        for (size_t i = 0; i < l->n; i++)
-                if (wanted(o, s, l->v[i].task))
-                        json_object_array_add(array, json_object_get(l->v[i].task));
-        printf("%s\n", tr_task_format(array));
-        json_object_put(array);
-}
-
-/* A running record whose process is gone shows as lost, as reap would write it; a queued
- * one shows its position in line as it is now. */
-static void judge_all(const struct tr_store *s, struct tr_task_list *l)
-{
+/* What the walk over the list carries: the options, and the output so far. */
+struct walk {
+        const struct list_opts *o;
+        const struct tr_store *s;
         struct tr_here here;
+        struct row *rows; /* the table's */
+        size_t n, cap;
+        size_t printed; /* --json: objects printed */
+};
 
-        tr_here_init(&here);
-        for (size_t i = 0; i < l->n; i++) {
-                tr_task_judge(l->v[i].task, s->schema, &here);
-                tr_queue_annotate(tr_task_block(l->v[i].task, s->schema));
+/* A task as the reader should see it: a run whose process is gone is lost, as reap would write
+ * it; a queued one shows its place in line as it is now. 1 if the options want it. */
+static int judge(struct walk *w, json_object *task)
+{
+        tr_task_judge(task, w->s->schema, &w->here);
+        tr_queue_annotate(tr_task_block(task, w->s->schema));
+        return wanted(w->o, w->s, task);
+}
+
+static int add_row(const struct tr_task_ref *ref, json_object *task, void *arg)
+{
+        struct walk *w = arg;
+
+        if (!judge(w, task))
+                return 0;
+        if (w->n == w->cap) {
+                size_t cap = w->cap ? w->cap * 2 : 64;
+                struct row *v = realloc(w->rows, cap * sizeof *v);
+                if (v == NULL)
+                        return -1;
+                w->rows = v;
+                w->cap = cap;
         }
+        fill_row(w->s, ref, task, &w->rows[w->n++]);
+        return 0;
+}
+
+static void print_table(const struct walk *w)
+{
+        int id_width = 2;
+
+        for (size_t i = 0; i < w->n; i++)
+                if ((int)strlen(w->rows[i].id) > id_width)
+                        id_width = (int)strlen(w->rows[i].id);
+        if (w->n > 0)
+                printf("%-*s  %-11s  %-10s  %8s  %-*s  %s\n", id_width, "ID", "STATUS", "STATE",
+                       "DURATION", SUBJECT_CHARS, "SUBJECT", "LAST LINE");
+        for (size_t i = 0; i < w->n; i++)
+                print_row(&w->rows[i], id_width);
+}
+
+/*
+ * --json, one task at a time: the array as Claude's JSON.stringify(tasks,
+ * null, 2) writes it, each object's own lines two spaces further in (a JSON
+ * string holds no raw newline, so every newline starts a line of it).
+ */
+static int print_object(const struct tr_task_ref *ref, json_object *task, void *arg)
+{
+        struct walk *w = arg;
+        const char *text, *nl;
+        (void)ref;
+
+        if (!judge(w, task))
+                return 0;
+        fputs(w->printed++ ? ",\n  " : "[\n  ", stdout);
+        for (text = tr_task_format(task); (nl = strchr(text, '\n')) != NULL; text = nl + 1) {
+                fwrite(text, 1, (size_t)(nl - text) + 1, stdout);
+                fputs("  ", stdout);
+        }
+        fputs(text, stdout);
+        return 0;
 }
 
 static int list(const struct list_opts *o)
 {
         struct tr_store s;
-        struct tr_task_list l;
+        struct tr_task_list skipped = {0};
+        struct walk w = {.o = o, .s = &s};
         struct tr_err e;
         int missing, r = tr_cmd_open_list(CMD, &o->store, &s, &missing);
 
@@ -194,18 +235,21 @@ static int list(const struct list_opts *o)
                         tr_warnx("%s: --status: %s", CMD, e.msg);
                         return TR_EXIT_USAGE;
                 }
-        if (missing) {
-                l = (struct tr_task_list){0};
-        } else if (tr_list_read(CMD, &s, &l, &e) == -1) {
-                tr_warnx("%s: %s", CMD, e.msg);
+        tr_here_init(&w.here);
+        if (!missing &&
+            tr_list_each(&s, &skipped, o->json ? print_object : add_row, &w, &e) == -1) {
+                tr_warnx("%s: %s", CMD, e.msg[0] ? e.msg : "out of memory");
+                free(w.rows);
                 return TR_EXIT_FAIL;
         }
-        judge_all(&s, &l);
+        for (size_t i = 0; i < skipped.n_skipped; i++)
+                tr_warnx("%s: skipping %s", CMD, skipped.skipped[i].msg);
+        tr_list_free(&skipped);
         if (o->json)
-                print_json(o, &s, &l);
+                fputs(w.printed ? "\n]\n" : "[]\n", stdout);
         else
-                print_table(o, &s, &l);
-        tr_list_free(&l);
+                print_table(&w);
+        free(w.rows);
         if (fflush(stdout) == EOF || ferror(stdout)) {
                 tr_warnx("%s: write error on standard output", CMD);
                 return TR_EXIT_FAIL;

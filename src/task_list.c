@@ -49,27 +49,63 @@ int tr_id_compare(const char *a, const char *b)
         return strcmp(a, b);
 }
 
-static int entry_compare(const void *a, const void *b)
-{
-        const struct tr_task_entry *x = a, *y = b;
+/* A task file's id, with what sorting it needs worked out once. */
+struct name {
+        char id[TR_ID_MAX];
+        const char *digits; /* numeric ids: past leading zeros; NULL for the others */
+        size_t ndigits;
+};
 
-        return tr_id_compare(x->ref.id, y->ref.id);
+static int name_compare(const void *a, const void *b)
+{
+        const struct name *x = a, *y = b;
+
+        if ((x->digits == NULL) != (y->digits == NULL))
+                return x->digits ? -1 : 1;
+        if (x->digits && x->ndigits != y->ndigits)
+                return x->ndigits < y->ndigits ? -1 : 1;
+        return x->digits ? strcmp(x->digits, y->digits) : strcmp(x->id, y->id);
 }
 
-static int list_push(struct tr_task_list *l, size_t *cap, const struct tr_task_ref *ref,
-                     json_object *task)
+/* The ids of a directory's task files, sorted as tr_id_compare sorts them. */
+static int read_names(const char *dir, struct name **out, size_t *n, struct tr_err *e)
 {
-        if (l->n == *cap) {
-                size_t ncap = *cap ? *cap * 2 : 16;
-                struct tr_task_entry *v = realloc(l->v, ncap * sizeof *v);
-                if (v == NULL)
-                        return -1;
-                l->v = v;
-                *cap = ncap;
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        struct name *v = NULL;
+        size_t cap = 0;
+
+        *n = 0;
+        if (d == NULL)
+                return tr_err_sys(e, errno, "%s", dir);
+        while ((de = readdir(d)) != NULL) {
+                if (*n == cap) {
+                        struct name *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof *v);
+                        if (nv == NULL) {
+                                closedir(d);
+                                free(v);
+                                return tr_err_sys(e, ENOMEM, "%s", dir);
+                        }
+                        v = nv;
+                }
+                struct name *m = &v[*n];
+                if (task_file_id(de->d_name, m->id, sizeof m->id) == -1)
+                        continue;
+                (*n)++;
         }
-        l->v[l->n].ref = *ref;
-        l->v[l->n].task = task;
-        l->n++;
+        closedir(d);
+        for (size_t i = 0; i < *n; i++) {
+                struct name *m = &v[i];
+                m->digits = NULL;
+                if (!is_numeric(m->id))
+                        continue;
+                for (m->digits = m->id; *m->digits == '0' && m->digits[1] != '\0'; m->digits++)
+                        ;
+                m->ndigits = strlen(m->digits);
+        }
+        if (*n > 1)
+                qsort(v, *n, sizeof *v, name_compare);
+        *out = v;
         return 0;
 }
 
@@ -85,15 +121,15 @@ static int note_skipped(struct tr_task_list *l, const struct tr_err *why)
         return 0;
 }
 
-/* Read one directory entry into the list if it is a task file; note it as skipped if bad. */
-static int add_entry(const struct tr_store *s, const char *name, struct tr_task_list *l,
-                     size_t *cap, struct tr_err *e)
+/* Read one task and hand it to fn; a file that cannot be read is noted as skipped. */
+static int visit(const struct tr_store *s, const char *id, struct tr_task_list *l, tr_list_fn fn,
+                 void *arg, struct tr_err *e)
 {
         struct tr_task_ref ref;
         json_object *task;
-        char id[TR_ID_MAX];
+        int r;
 
-        if (task_file_id(name, id, sizeof id) == -1 || tr_store_ref(s, id, &ref, e) == -1)
+        if (tr_store_ref(s, id, &ref, e) == -1)
                 return 0;
         if (tr_task_read_settled(s, &ref, &task, e) == -1) {
                 /* Deleted between readdir and open: it is simply gone. */
@@ -101,32 +137,63 @@ static int add_entry(const struct tr_store *s, const char *name, struct tr_task_
                         return tr_err_sys(e, ENOMEM, "%s", s->dir);
                 return 0;
         }
-        if (list_push(l, cap, &ref, task) == -1) {
-                json_object_put(task);
-                return tr_err_sys(e, ENOMEM, "%s", s->dir);
+        r = fn(&ref, task, arg);
+        json_object_put(task);
+        return r;
+}
+
+int tr_list_each(const struct tr_store *s, struct tr_task_list *l, tr_list_fn fn, void *arg,
+                 struct tr_err *e)
+{
+        struct name *names = NULL;
+        size_t n;
+        int r = 0;
+
+        memset(l, 0, sizeof *l);
+        e->msg[0] = '\0';
+        if (read_names(s->dir, &names, &n, e) == -1)
+                return -1;
+        for (size_t i = 0; i < n && r == 0; i++)
+                r = visit(s, names[i].id, l, fn, arg, e);
+        free(names);
+        if (r == -1)
+                free(l->skipped), l->skipped = NULL, l->n_skipped = 0;
+        return r;
+}
+
+/* tr_list_load's fn: keep every task, in the order they come. */
+static int keep(const struct tr_task_ref *ref, json_object *task, void *arg)
+{
+        struct tr_task_list *l = arg;
+
+        if (l->n == l->cap) {
+                size_t ncap = l->cap ? l->cap * 2 : 16;
+                struct tr_task_entry *v = realloc(l->v, ncap * sizeof *v);
+                if (v == NULL)
+                        return -1;
+                l->v = v;
+                l->cap = ncap;
         }
+        l->v[l->n].ref = *ref;
+        l->v[l->n].task = json_object_get(task);
+        l->n++;
         return 0;
 }
 
 int tr_list_load(const struct tr_store *s, struct tr_task_list *l, struct tr_err *e)
 {
-        DIR *d = opendir(s->dir);
-        struct dirent *de;
-        size_t cap = 0;
+        struct tr_task_list kept = {0};
+        int r = tr_list_each(s, l, keep, &kept, e);
 
-        memset(l, 0, sizeof *l);
-        if (d == NULL)
-                return tr_err_sys(e, errno, "%s", s->dir);
-        while ((de = readdir(d)) != NULL)
-                if (add_entry(s, de->d_name, l, &cap, e) == -1) {
-                        closedir(d);
-                        tr_list_free(l);
-                        return -1;
-                }
-        closedir(d);
-        if (l->n > 1)
-                qsort(l->v, l->n, sizeof *l->v, entry_compare);
-        return 0;
+        l->v = kept.v;
+        l->n = kept.n;
+        l->cap = kept.cap;
+        if (r == -1) {
+                if (e->msg[0] == '\0')
+                        tr_err_sys(e, ENOMEM, "%s", s->dir);
+                tr_list_free(l);
+        }
+        return r;
 }
 
 void tr_list_free(struct tr_task_list *l)
