@@ -257,52 +257,43 @@ static int list(const struct list_opts *o)
         return TR_EXIT_OK;
 }
 
-static int parse(int argc, char **argv, struct list_opts *o, int *done)
+/* One of list's own options into its list_opts. */
+static int apply_option(void *opts, int opt, const char *arg)
 {
-        int c;
+        struct list_opts *o = opts;
 
-        *done = 0;
-        optind = 1;
-        argv[0] = "taskrun: " CMD;
-        while ((c = getopt_long(argc, argv, "h", list_options, NULL)) != -1) {
-                if (c == 'h') {
-                        usage(stdout);
-                        *done = 1;
-                        return TR_EXIT_OK;
-                }
-                if (c == OPT_JSON)
-                        o->json = 1;
-                else if (c == OPT_STATUS)
-                        o->statuses[o->n_statuses++] = optarg;
-                else if (c == OPT_STATE && check_state(optarg) == -1)
-                        return tr_cmd_usage_error(CMD);
-                else if (c == OPT_STATE)
-                        o->states[o->n_states++] = optarg;
-                else if (c == '?' || tr_store_opt(&o->store, c, optarg) != 1)
-                        return tr_cmd_usage_error(CMD);
-        }
-        if (optind < argc) {
-                tr_warnx("%s: unexpected argument '%s'", CMD, argv[optind]);
-                return tr_cmd_usage_error(CMD);
-        }
-        return TR_EXIT_OK;
+        if (opt == OPT_JSON)
+                o->json = 1;
+        else if (opt == OPT_STATUS)
+                o->statuses[o->n_statuses++] = arg;
+        else if (opt == OPT_STATE && check_state(arg) == 0)
+                o->states[o->n_states++] = arg;
+        else
+                return -1;
+        return 0;
 }
+
+static const struct tr_cmd_spec list_spec = {
+    .name = CMD,
+    .shortopts = "h",
+    .longopts = list_options,
+    .usage = usage,
+    .apply = apply_option,
+    .max_args = 0,
+};
 
 int tr_cmd_list(int argc, char **argv)
 {
-        struct list_opts o = {.store = {.lock_timeout_ms = -1}};
-        int done, r;
+        struct list_opts o = {0};
+        int r;
 
+        /* Each --status or --state takes an argument: argc bounds how many there are. */
         o.statuses = calloc((size_t)argc + 1, sizeof *o.statuses);
         o.states = calloc((size_t)argc + 1, sizeof *o.states);
         if (o.statuses == NULL || o.states == NULL) {
-                free(o.statuses);
-                free(o.states);
                 tr_warnx("%s: out of memory", CMD);
-                return TR_EXIT_FAIL;
-        }
-        r = parse(argc, argv, &o, &done);
-        if (r == TR_EXIT_OK && !done)
+                r = TR_EXIT_FAIL;
+        } else if ((r = tr_cmd_parse(&list_spec, argc, argv, &o, &o.store)) == TR_CMD_GO)
                 r = list(&o);
         free(o.statuses);
         free(o.states);
