@@ -119,3 +119,16 @@ Test(run_exit, own_error_before_the_command_exits_125_without_running_it)
         cr_expect(strncmp(err, "taskrun: ", 9) == 0 && strstr(err, "42"), "stderr: %s", err);
         free(err);
 }
+
+/* As execvp(3) and the shells do: an executable without "#!" runs through /bin/sh. */
+Test(run_exit, a_script_without_a_shebang_runs_through_sh)
+{
+        char *out;
+
+        th_write_file("plain-script", "echo from-the-script; exit 3\n");
+        cr_assert_eq(chmod("plain-script", 0755), 0);
+        cr_assert_eq(run("\"$TR\" --dir list -- ./plain-script"), 3);
+        out = run_stdout(NULL);
+        cr_expect_str_eq(out, "from-the-script\n");
+        free(out);
+}
