@@ -83,7 +83,7 @@ static int run_status(json_object *task, enum tr_schema schema)
         if (tr_json_int(block, "exit_code", &v) == 0 && v >= 0 && v < 256)
                 return (int)v;
         if (tr_json_int(block, "signal", &v) == 0 && v > 0 && v < 128)
-                return 128 + (int)v;
+                return TR_EXIT_SIGNAL + (int)v;
         return tr_task_done(task, schema, &word) == TR_DONE_OK ? TR_EXIT_OK : TR_EXIT_FAIL;
 }
 

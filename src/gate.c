@@ -47,7 +47,7 @@ static int killed(struct tr_gate *g)
 
         if (tr_gate_record_end(g, "killed", g->signal, &e) == -1)
                 tr_warn_err(&e);
-        return over(g, 128 + g->signal);
+        return over(g, TR_EXIT_SIGNAL + g->signal);
 }
 
 /* Blockers first, then a slot: a run holds a slot only once it can use it. */
@@ -56,15 +56,15 @@ int tr_gate_pass(struct tr_gate *g)
         struct tr_err e;
         int r = tr_gate_after(g, &e);
 
-        if (r == 0)
+        if (r == TR_GATE_GO)
                 r = tr_gate_slots(g, &e);
         if (r == -1) {
                 tr_warn_err(&e);
                 return over(g, TR_EXIT_ERROR);
         }
-        if (r == 1)
+        if (r == TR_GATE_SKIP)
                 return skipped(g);
-        if (r == 2)
+        if (r == TR_GATE_SIGNALLED)
                 return killed(g);
         return TR_RUN_GO;
 }

@@ -111,10 +111,16 @@ void tr_gate_release(struct tr_gate *g);
 void tr_gate_signals_start(struct tr_gate *g, struct ev_loop *loop);
 void tr_gate_signals_stop(struct tr_gate *g, struct ev_loop *loop);
 
-/* The blockers' wait (gate_after.c): 0 go, 1 skip (g->why says why), -1 error, 2 signalled. */
+/* What a gate's wait came to; -1 is an error (in e). */
+enum {
+        TR_GATE_GO = 0,        /* on to the next gate, or the command */
+        TR_GATE_SKIP = 1,      /* a blocker failed: the command will not run (g->why says why) */
+        TR_GATE_SIGNALLED = 2, /* a signal ended the wait (g->signal) */
+};
+/* The blockers' wait (gate_after.c): TR_GATE_GO, TR_GATE_SKIP, TR_GATE_SIGNALLED or -1. */
 int tr_gate_after(struct tr_gate *g, struct tr_err *e);
-/* The queue's wait (gate_slots.c): 0 holds a slot (and still the place in line, until
- * tr_gate_started), -1 error, 2 signalled. */
+/* The queue's wait (gate_slots.c): TR_GATE_GO holding a slot (and still the place in line,
+ * until tr_gate_started), TR_GATE_SIGNALLED or -1. */
 int tr_gate_slots(struct tr_gate *g, struct tr_err *e);
 
 /* Records (gate_record.c): waiting for ids, queued in a queue, or over before it started. */

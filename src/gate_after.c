@@ -52,7 +52,7 @@ struct after_ctx {
         size_t n;
         ev_timer settle, grace;
         struct tr_here here;
-        int result;          /* -1 undecided, 0 go, 1 skip */
+        int result;          /* -1 undecided, TR_GATE_GO or TR_GATE_SKIP */
         size_t last_waiting; /* blockers unsettled when the record was last written */
 };
 
@@ -106,7 +106,7 @@ static const char *ended_how(const char *word)
 static void skip(struct after_ctx *c, const char *fmt, const char *id, const char *how)
 {
         snprintf(c->g->why, sizeof c->g->why, fmt, id, how);
-        c->result = 1;
+        c->result = TR_GATE_SKIP;
 }
 
 /* A blocker that is waiting for us: neither would ever start. */
@@ -220,7 +220,7 @@ static void judge_all(struct after_ctx *c)
                 unsettled += !c->v[i].settled;
         }
         if (c->result == -1 && unsettled == 0)
-                c->result = 0;
+                c->result = TR_GATE_GO;
         if (c->result == -1)
                 record_waiting(c, unsettled);
         if (c->result != -1)
@@ -361,13 +361,13 @@ int tr_gate_after(struct tr_gate *g, struct tr_err *e)
         }
         if (c.n == 0) {
                 free(c.v);
-                return 0;
+                return TR_GATE_GO;
         }
         tr_here_init(&c.here);
         c.loop = ev_default_loop(EVFLAG_AUTO);
         wait_blockers(&c);
         free(c.v);
-        return g->signal != 0 ? 2 : c.result;
+        return g->signal != 0 ? TR_GATE_SIGNALLED : c.result;
 }
 
 int tr_gate_after_check(const struct tr_gate_opts *o, const struct tr_store_opts *so,

@@ -121,7 +121,7 @@ int tr_gate_slots(struct tr_gate *g, struct tr_err *e)
         int r;
 
         if (g->o->slots == 0)
-                return 0;
+                return TR_GATE_GO;
         if (queue_names(g, key, sizeof key, &label) == -1)
                 return tr_err_set(e, ENAMETOOLONG, "--queue: name too long");
         if (tr_queue_open(&g->queue, key, g->o->slots, e) == -1 ||
@@ -136,6 +136,6 @@ int tr_gate_slots(struct tr_gate *g, struct tr_err *e)
         if (g->signal != 0 || r != 0)
                 tr_queue_leave(&g->queue); /* a slot taken stays ours */
         if (g->signal != 0)
-                return 2;
-        return r == 0 ? 0 : -1;
+                return TR_GATE_SIGNALLED;
+        return r == 0 ? TR_GATE_GO : -1;
 }

@@ -223,7 +223,7 @@ static int sleep_on(struct tr_gate *g, const char *path, pid_t pid, double reche
         }
         ev_timer_stop(loop, &again);
         ev_stat_stop(loop, &file);
-        return g->signal != 0 ? 128 + g->signal : 0;
+        return g->signal != 0 ? TR_EXIT_SIGNAL + g->signal : 0;
 }
 
 /* The status a run's record stands for, as that run exited (or 3 if it was lost). */
@@ -251,8 +251,9 @@ static int status_of_record(struct tr_gate *g, const char *id)
         else if (strcmp(state, "timed_out") == 0)
                 status = TR_EXIT_TIMEOUT;
         else if (strcmp(state, "killed") == 0)
-                status = 128 + (tr_json_int(block, "signal", &v) == 0 && v > 0 && v < 64 ? (int)v
-                                                                                         : SIGTERM);
+                status =
+                    TR_EXIT_SIGNAL +
+                    (tr_json_int(block, "signal", &v) == 0 && v > 0 && v < 64 ? (int)v : SIGTERM);
         else if (strcmp(state, "skipped") == 0)
                 status = TR_EXIT_SKIPPED;
         json_object_put(task);

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exit.h"
 #include "taskrun/atomic.h"
 #include "taskrun/procinfo.h"
 #include "on_exit.h"
@@ -85,13 +86,13 @@ static void exec_hook(const struct tr_on_exit *h, int in, char **envp)
 
         setpgid(0, 0);
         if (dup2(in, STDIN_FILENO) == -1)
-                _exit(126);
+                _exit(TR_EXIT_NOEXEC);
         for (int sig = 1; sig < NSIG; sig++)
                 if (sigismember(&h->defaults, sig) == 1)
                         signal(sig, SIG_DFL);
         sigprocmask(SIG_SETMASK, &h->mask, NULL);
         execve("/bin/sh", argv, envp);
-        _exit(127);
+        _exit(TR_EXIT_NOENT);
 }
 
 /* 1 when pid has ended (*ws set), 0 at the deadline, -1 if it cannot be waited for. */

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exit.h"
 #include "ping.h"
 #include "taskrun/clock.h"
 #include "taskrun/fdio.h"
@@ -103,7 +104,7 @@ static void exec_helper(const struct tr_ping *p, int in, int out)
         sigprocmask(SIG_SETMASK, &none, NULL);
         execl(p->helper, HELPER, p->url, p->rid, (char *)NULL);
         dprintf(STDOUT_FILENO, "start --ping: %s: %s\n", p->helper, strerror(errno));
-        _exit(127);
+        _exit(TR_EXIT_NOENT);
 }
 
 /*
@@ -126,7 +127,7 @@ static pid_t spawn_detached(const struct tr_ping *p, int in, int out)
                         exec_helper(p, in, out);
                 if (helper == -1)
                         dprintf(out, "start --ping: fork: %s\n", strerror(errno));
-                _exit(0);
+                _exit(TR_EXIT_OK);
         }
         if (subreaper)
                 prctl(PR_SET_CHILD_SUBREAPER, 1);
