@@ -16,11 +16,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "gate.h"
+#include "taskrun/procinfo.h"
 
 /* A second change in the same second may look like none to ev_stat: re-read once after. */
 #define SETTLE_SECONDS 1.1
@@ -56,17 +56,6 @@ struct after_ctx {
         size_t last_waiting; /* blockers unsettled when the record was last written */
 };
 
-static int pidfd_open(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-        return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-        (void)pid;
-        errno = ENOSYS;
-        return -1;
-#endif
-}
-
 static void on_proc(struct ev_loop *loop, ev_io *w, int revents);
 
 /* Watch the process the blocker's record names, so that its end wakes us. */
@@ -81,7 +70,7 @@ static void watch_process(struct after_ctx *c, struct blocker *b, pid_t pid)
                 close(b->proc.fd);
                 b->pid = 0;
         }
-        if ((fd = pidfd_open(pid)) == -1)
+        if ((fd = tr_pidfd_open(pid)) == -1)
                 return; /* gone already (the next judgement sees it) or no pidfd: files only */
         b->pid = pid;
         ev_io_init(&b->proc, on_proc, fd, EV_READ);

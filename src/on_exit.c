@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -129,7 +128,7 @@ static int stop_hook(pid_t pid, int pidfd, int *ws)
 
 static int wait_hook(const struct tr_on_exit *h, pid_t pid, struct tr_err *e)
 {
-        int pidfd = (int)pidfd_open(pid, 0);
+        int pidfd = tr_pidfd_open(pid);
         int ws = 0, r = wait_until(pid, pidfd, tr_monotonic_ms() + h->timeout_ms, &ws);
         int timed_out = r == 0;
         char took[32];

@@ -17,6 +17,7 @@
 #include "ping.h"
 #include "taskrun/clock.h"
 #include "taskrun/fdio.h"
+#include "taskrun/path.h"
 #include "taskrun/utf8.h"
 
 #ifndef TASKRUN_LIBEXECDIR
@@ -61,18 +62,16 @@ static int try_helper(char *buf, size_t n, const char *dir, const char *rel)
  * or where it was installed. */
 static int find_helper(char *buf, size_t n)
 {
-        char self[PATH_MAX];
+        char self[PATH_MAX], dir[PATH_MAX];
         ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-        char *slash;
+        const char *base;
 
         if (len > 0) {
                 self[len] = '\0';
-                if ((slash = strrchr(self, '/')) != NULL) {
-                        *slash = '\0';
-                        if (try_helper(buf, n, self, "") == 0 ||
-                            try_helper(buf, n, self, "/../libexec/taskrun") == 0)
-                                return 0;
-                }
+                if (tr_path_split(self, dir, sizeof dir, &base) == 0 &&
+                    (try_helper(buf, n, dir, "") == 0 ||
+                     try_helper(buf, n, dir, "/../libexec/taskrun") == 0))
+                        return 0;
         }
         return try_helper(buf, n, TASKRUN_LIBEXECDIR, "");
 }
