@@ -61,6 +61,20 @@ int tr_targets_open_ex(const char *cmd, const struct tr_store_opts *o, char **id
                        int max, int gone_ok, struct tr_targets *t);
 void tr_targets_free(struct tr_targets *t);
 
+/* Flush stdout: 0, or -1 after saying "taskrun: CMD: write error on standard output". */
+int tr_cmd_flush(const char *cmd);
+
+/* "taskrun: CMD: task ID: not found in DIR", for a task of a list whose file is missing. */
+void tr_cmd_not_found(const char *cmd, const struct tr_store *s, const struct tr_task_ref *ref);
+
+/*
+ * Say why task ref could not be read or changed (e, from the store): not
+ * found (tr_cmd_not_found) when a list's task file is missing, else e's
+ * message. Returns TR_EXIT_FAIL.
+ */
+int tr_cmd_task_error(const char *cmd, const struct tr_store *s, const struct tr_task_ref *ref,
+                      const struct tr_err *e);
+
 /*
  * Read a task; a missing one reads as "task ID: not found in DIR". Prints
  * errors; returns 0 or the exit status to leave with.

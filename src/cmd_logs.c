@@ -19,13 +19,14 @@
 #include "cli.h"
 #include "cmd.h"
 #include "taskrun/atomic.h"
+#include "taskrun/path.h"
 #include "taskrun/procinfo.h"
 #include "taskrun/tail.h"
 
 #define CMD "logs"
 #define COPY_CHUNK 65536
 
-static const struct option logs_options[] = {
+static const struct option options[] = {
     {"follow", no_argument, NULL, 'f'},
     {"lines", required_argument, NULL, 'n'},
     {"help", no_argument, NULL, 'h'},
@@ -264,13 +265,11 @@ static void on_inotify(struct ev_loop *loop, ev_io *w, int revents)
 static int watch_task(struct follow *f)
 {
         char dir[PATH_MAX];
-        const char *slash = strrchr(f->ref->path, '/');
 
-        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - f->ref->path) : 1,
-                 slash ? f->ref->path : ".");
-        if (slash == f->ref->path)
-                snprintf(dir, sizeof dir, "/");
-        f->task_name = slash ? slash + 1 : f->ref->path;
+        if (tr_path_split(f->ref->path, dir, sizeof dir, &f->task_name) == -1) {
+                tr_warnx("%s: %s: %s", CMD, f->ref->path, strerror(ENAMETOOLONG));
+                return -1;
+        }
         f->dir_wd = inotify_add_watch(f->inotify_fd, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE);
         if (f->dir_wd == -1) {
                 tr_warnx("%s: inotify: %s", CMD, strerror(errno));
@@ -382,10 +381,17 @@ static int show_logs(struct follow *f, json_object *task, int following, int arc
         return r;
 }
 
-static int logs(const struct tr_store_opts *so, long lines, int following, char **ids, int nids)
+struct logs_opts {
+        long lines; /* -n: 0 for all */
+        int following;
+};
+
+/* spec->run: opts is a struct logs_opts. */
+static int logs(void *opts, const struct tr_store_opts *so, char **ids, int nids)
 {
+        const struct logs_opts *o = opts;
         struct tr_targets t;
-        struct follow f = {.lines = lines, .log_fd = -1, .inotify_fd = -1, .log_wd = -2};
+        struct follow f = {.lines = o->lines, .log_fd = -1, .inotify_fd = -1, .log_wd = -2};
         json_object *task;
         char archive[PATH_MAX];
         int r = tr_targets_open_ex(CMD, so, ids, nids, 1, 1, &t);
@@ -396,21 +402,14 @@ static int logs(const struct tr_store_opts *so, long lines, int following, char 
         f.ref = &t.refs[0];
         if ((r = tr_cmd_read_or_archived(CMD, &t.store, &t.refs[0], &task, archive,
                                          sizeof archive)) == TR_EXIT_OK) {
-                r = show_logs(&f, task, following, archive[0] != '\0');
+                r = show_logs(&f, task, o->following, archive[0] != '\0');
                 json_object_put(task);
         }
-        if (fflush(stdout) == EOF || ferror(stdout)) {
-                tr_warnx("%s: write error on standard output", CMD);
-                r = r == TR_EXIT_OK ? TR_EXIT_FAIL : r;
-        }
+        if (tr_cmd_flush(CMD) == -1 && r == TR_EXIT_OK)
+                r = TR_EXIT_FAIL;
         tr_targets_free(&t);
         return r;
 }
-
-struct logs_opts {
-        long lines;
-        int following;
-};
 
 static int apply_option(void *opts, int opt, const char *arg)
 {
@@ -430,20 +429,11 @@ static int apply_option(void *opts, int opt, const char *arg)
         return 0;
 }
 
-static const struct tr_cmd_spec logs_spec = {
-    .name = CMD,
-    .shortopts = "fn:h",
-    .longopts = logs_options,
-    .usage = usage,
-    .apply = apply_option,
-    .max_args = -1,
-};
+static const struct tr_cmd_spec spec = {CMD, "fn:h", options, usage, apply_option, logs, -1};
 
 int tr_cmd_logs(int argc, char **argv)
 {
         struct logs_opts o = {0};
-        struct tr_store_opts so;
-        int r = tr_cmd_parse(&logs_spec, argc, argv, &o, &so);
 
-        return r == TR_CMD_GO ? logs(&so, o.lines, o.following, argv + optind, argc - optind) : r;
+        return tr_cmd_main(&spec, argc, argv, &o);
 }

@@ -17,7 +17,7 @@
 
 #define CMD "reap"
 
-static const struct option reap_options[] = {
+static const struct option options[] = {
     {"dry-run", no_argument, NULL, 'n'},
     {"help", no_argument, NULL, 'h'},
     TR_STORE_LONGOPTS,
@@ -150,8 +150,10 @@ static void sweep_temp_files(struct reap_ctx *c, const struct tr_store *s, const
                        c->dry_run ? "would remove" : "removed", n, n == 1 ? "" : "s", s->dir);
 }
 
-static int reap(struct reap_ctx *c, const struct tr_store_opts *so)
+/* spec->run: opts is a struct reap_ctx. */
+static int reap(void *opts, const struct tr_store_opts *so, char **args, int nargs)
 {
+        struct reap_ctx *c = opts;
         struct tr_store s;
         struct tr_task_ref file_ref;
         struct tr_task_list l = {0};
@@ -159,6 +161,7 @@ static int reap(struct reap_ctx *c, const struct tr_store_opts *so)
         json_object *task;
         int r;
 
+        (void)args, (void)nargs; /* none: max_args is 0 */
         if ((r = tr_cmd_open(CMD, so, 0, &s, &file_ref)) != TR_EXIT_OK)
                 return r;
         c->store = &s;
@@ -169,7 +172,7 @@ static int reap(struct reap_ctx *c, const struct tr_store_opts *so)
                 reap_task(c, &file_ref, task);
                 json_object_put(task);
         } else if (tr_list_read(CMD, &s, &l, &e) == -1) {
-                tr_warnx("%s: %s", CMD, e.msg);
+                tr_cmd_warn(CMD, &e);
                 return TR_EXIT_FAIL;
         }
         for (size_t i = 0; i < l.n; i++)
@@ -190,20 +193,11 @@ static int apply_option(void *opts, int opt, const char *arg)
         return 0;
 }
 
-static const struct tr_cmd_spec reap_spec = {
-    .name = CMD,
-    .shortopts = "nh",
-    .longopts = reap_options,
-    .usage = usage,
-    .apply = apply_option,
-    .max_args = 0,
-};
+static const struct tr_cmd_spec spec = {CMD, "nh", options, usage, apply_option, reap, 0};
 
 int tr_cmd_reap(int argc, char **argv)
 {
         struct reap_ctx c = {.status = TR_EXIT_OK};
-        struct tr_store_opts so;
-        int r = tr_cmd_parse(&reap_spec, argc, argv, &c, &so);
 
-        return r == TR_CMD_GO ? reap(&c, &so) : r;
+        return tr_cmd_main(&spec, argc, argv, &c);
 }

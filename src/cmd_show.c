@@ -12,10 +12,8 @@
 #define CMD "show"
 #define LINE_MAX_CHARS 1000
 
-enum { OPT_JSON = TR_OPT_FIRST_FREE };
-
-static const struct option show_options[] = {
-    {"json", no_argument, NULL, OPT_JSON},
+static const struct option options[] = {
+    {"json", no_argument, NULL, TR_OPT_JSON},
     {"help", no_argument, NULL, 'h'},
     TR_STORE_LONGOPTS,
     {NULL, 0, NULL, 0},
@@ -195,8 +193,10 @@ static void mark_archived(json_object *task, enum tr_schema schema, const char *
                 json_object_object_add(block, "archive", json_object_new_string(archive));
 }
 
-static int show(const struct tr_store_opts *so, int json, char **ids, int nids)
+/* spec->run: opts is the int that --json sets. */
+static int show(void *opts, const struct tr_store_opts *so, char **ids, int nids)
 {
+        int json = *(int *)opts;
         struct tr_targets t;
         json_object *task;
         char archive[PATH_MAX];
@@ -216,31 +216,18 @@ static int show(const struct tr_store_opts *so, int json, char **ids, int nids)
                 else
                         show_human(&t.store, &t.refs[0], task);
                 json_object_put(task);
-                if (fflush(stdout) == EOF || ferror(stdout)) {
-                        tr_warnx("%s: write error on standard output", CMD);
+                if (tr_cmd_flush(CMD) == -1)
                         r = TR_EXIT_FAIL;
-                }
         }
         tr_targets_free(&t);
         return r;
 }
 
+static const struct tr_cmd_spec spec = {CMD, "h", options, usage, tr_cmd_json_opt, show, -1};
+
 int tr_cmd_show(int argc, char **argv)
 {
-        struct tr_store_opts so = {.lock_timeout_ms = -1};
-        int c, json = 0;
+        int json = 0;
 
-        optind = 1;
-        argv[0] = "taskrun: " CMD;
-        while ((c = getopt_long(argc, argv, "h", show_options, NULL)) != -1) {
-                if (c == 'h') {
-                        usage(stdout);
-                        return TR_EXIT_OK;
-                }
-                if (c == OPT_JSON)
-                        json = 1;
-                else if (c == '?' || tr_store_opt(&so, c, optarg) != 1)
-                        return tr_cmd_usage_error(CMD);
-        }
-        return show(&so, json, argv + optind, argc - optind);
+        return tr_cmd_main(&spec, argc, argv, &json);
 }

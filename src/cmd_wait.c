@@ -34,14 +34,13 @@ enum {
         OPT_TIMEOUT = TR_OPT_FIRST_FREE,
         OPT_ANY,
         OPT_WAIT_MISSING,
-        OPT_JSON,
 };
 
-static const struct option wait_options[] = {
+static const struct option options[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"any", no_argument, NULL, OPT_ANY},
     {"wait-missing", no_argument, NULL, OPT_WAIT_MISSING},
-    {"json", no_argument, NULL, OPT_JSON},
+    {"json", no_argument, NULL, TR_OPT_JSON},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     TR_STORE_LONGOPTS,
@@ -161,7 +160,7 @@ static void task_missing(struct wait_ctx *c, struct waited *w, int first)
                 return;
         v.reason = first ? "no such task, and no record of a run" : "task file deleted";
         if (first && c->store->schema == TR_SCHEMA_CLAUDE)
-                tr_warnx("%s: task %s: not found in %s", CMD, w->ref.id, c->store->dir);
+                tr_cmd_not_found(CMD, c->store, &w->ref);
         tr_wait_done(c, w, TR_DONE_LOST, &v);
 }
 
@@ -216,7 +215,7 @@ void tr_wait_check(struct wait_ctx *c, struct waited *w, int first)
                         task_missing(c, w, first);
                 } else if (first) {
                         /* Later, a read that fails is a write in progress: the next change says. */
-                        tr_warnx("%s: %s", CMD, e.msg);
+                        tr_cmd_warn(CMD, &e);
                         c->status = TR_EXIT_FAIL;
                 }
                 return;
@@ -394,8 +393,11 @@ static int64_t default_timeout_ms(void)
         return tool_ms > 40000 ? tool_ms - 20000 : tool_ms / 2;
 }
 
-static int apply_option(struct wait_ctx *c, struct tr_store_opts *so, int opt, const char *arg)
+/* spec->apply: opts is the struct wait_ctx. */
+static int apply_option(void *opts, int opt, const char *arg)
 {
+        struct wait_ctx *c = opts;
+
         switch (opt) {
         case OPT_TIMEOUT:
                 c->timeout_given = 1;
@@ -413,15 +415,27 @@ static int apply_option(struct wait_ctx *c, struct tr_store_opts *so, int opt, c
         case OPT_WAIT_MISSING:
                 c->wait_missing = 1;
                 return 0;
-        case OPT_JSON:
+        case TR_OPT_JSON:
                 c->json = 1;
                 return 0;
         case 'q':
                 c->quiet = 1;
                 return 0;
         }
-        return tr_store_opt(so, opt, arg) == 1 ? 0 : -1;
+        return -1;
 }
+
+/* spec->run: opts is the struct wait_ctx. */
+static int wait_main(void *opts, const struct tr_store_opts *so, char **ids, int nids)
+{
+        struct wait_ctx *c = opts;
+
+        if (!c->timeout_given)
+                c->timeout_ms = default_timeout_ms();
+        return run_wait(c, so, ids, nids);
+}
+
+static const struct tr_cmd_spec spec = {CMD, "qh", options, usage, apply_option, wait_main, -1};
 
 int tr_cmd_wait(int argc, char **argv)
 {
@@ -429,20 +443,6 @@ int tr_cmd_wait(int argc, char **argv)
                              .status = -1,
                              .recheck = tr_wait_check,
                              .arm_settle = tr_wait_arm_settle};
-        struct tr_store_opts so = {.lock_timeout_ms = -1};
-        int opt;
 
-        optind = 1;
-        argv[0] = "taskrun: " CMD;
-        while ((opt = getopt_long(argc, argv, "qh", wait_options, NULL)) != -1) {
-                if (opt == 'h') {
-                        usage(stdout);
-                        return TR_EXIT_OK;
-                }
-                if (opt == '?' || apply_option(&c, &so, opt, optarg) == -1)
-                        return tr_cmd_usage_error(CMD);
-        }
-        if (!c.timeout_given)
-                c.timeout_ms = default_timeout_ms();
-        return run_wait(&c, &so, argv + optind, argc - optind);
+        return tr_cmd_main(&spec, argc, argv, &c);
 }

@@ -20,4 +20,10 @@ enum {
         TR_EXIT_TIMEOUT_KILL = 137 /* --timeout expired and SIGKILL ended it, as timeout(1) */
 };
 
+/*
+ * Not an exit status: each step that may end taskrun (parsing the options,
+ * passing a gate, ...) returns the status to leave with, or TR_GO to go on.
+ */
+#define TR_GO (-1)
+
 #endif

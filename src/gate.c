@@ -66,7 +66,7 @@ int tr_gate_pass(struct tr_gate *g)
                 return skipped(g);
         if (r == TR_GATE_SIGNALLED)
                 return killed(g);
-        return TR_RUN_GO;
+        return TR_GO;
 }
 
 void tr_gate_started(struct tr_gate *g)

@@ -78,7 +78,7 @@ void tr_gate_init(struct tr_gate *g, const struct tr_gate_opts *o, char *const *
 
 /*
  * --unique and --once, once g->store is open and before any task is created:
- * TR_RUN_GO when the key is ours (held in g->unique_fd), or the exit status to
+ * TR_GO when the key is ours (held in g->unique_fd), or the exit status to
  * leave with (the holder's id printed; with --attach, its status once it ended).
  */
 int tr_gate_unique(struct tr_gate *g);
@@ -91,7 +91,7 @@ void tr_gate_unique_claim(struct tr_gate *g);
 void tr_gate_unique_end(struct tr_gate *g, int status);
 
 /*
- * Wait for blockers, then for a slot. TR_RUN_GO (-1) to start the command,
+ * Wait for blockers, then for a slot. TR_GO (-1) to start the command,
  * or the exit status to leave with (the task records why).
  */
 int tr_gate_pass(struct tr_gate *g);

@@ -70,7 +70,7 @@ int tr_gate_opt(struct tr_gate_opts *o, int opt, const char *arg)
                 return parse_slots(arg, &o->slots) == 0 ? 1 : -1;
         case TR_OPT_QUEUE:
                 if (tr_id_validate("--queue", arg, &e) == -1) {
-                        tr_warnx("%s", e.msg);
+                        tr_warn_err(&e);
                         return -1;
                 }
                 o->queue = arg;

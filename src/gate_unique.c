@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -147,22 +146,7 @@ static int read_holder(int fd, struct holder *h)
 /* The holder's process is still the one that wrote the file (not a zombie, not a reused pid). */
 static int holder_alive(const struct holder *h)
 {
-        struct tr_proc_stat st;
-
-        return h->pid > 0 && tr_proc_stat(h->pid, &st) == 0 && st.state != 'Z' && st.state != 'X' &&
-               (h->ticks == 0 || st.start_ticks == h->ticks);
-}
-
-/* A descriptor that turns readable when pid ends: how --attach sleeps. */
-static int pidfd_open_(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-        return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-        (void)pid;
-        errno = ENOSYS;
-        return -1;
-#endif
+        return h->pid > 0 && tr_proc_is_running(h->pid, h->ticks);
 }
 
 /* Any of sleep_on's watchers: stop sleeping and look again. */
@@ -200,7 +184,7 @@ static int sleep_on(struct tr_gate *g, const char *path, pid_t pid, double reche
         ev_timer again;
         int fd = -1;
 
-        if (pid > 0 && (fd = pidfd_open_(pid)) == -1) {
+        if (pid > 0 && (fd = tr_pidfd_open(pid)) == -1) {
                 if (errno == ESRCH)
                         return 0;              /* gone already: look again */
                 recheck = ATTACH_POLL_SECONDS; /* no pidfds: look at it now and then */
@@ -329,7 +313,7 @@ int tr_gate_unique(struct tr_gate *g)
         int fd, r;
 
         if (g->o->unique == NULL && !g->o->once)
-                return TR_RUN_GO;
+                return TR_GO;
         if (key_path(g, path, sizeof path, &e) == -1) {
                 tr_warn_err(&e);
                 return TR_EXIT_ERROR;
@@ -341,7 +325,7 @@ int tr_gate_unique(struct tr_gate *g)
         if (flock(fd, LOCK_EX | LOCK_NB) == 0 || (r = held(g, fd, path)) == 1) {
                 g->unique_fd = fd;
                 write_claim(g, 0, -1); /* who holds it, until the task is known */
-                return TR_RUN_GO;
+                return TR_GO;
         }
         close(fd);
         return r;

@@ -467,7 +467,7 @@ static int gate_and_supervise(struct run_ctx *c)
         g->options = c->info.options;
         tr_gate_unique_claim(g);
         status = tr_gate_pass(g);
-        if (status == TR_RUN_GO)
+        if (status == TR_GO)
                 status = supervise(c);
         tr_gate_unique_end(g, status);
         tr_gate_release(g);
@@ -485,7 +485,7 @@ static int open_and_select(struct run_ctx *c)
                 tr_warn_err(&e);
                 return TR_EXIT_ERROR;
         }
-        if ((status = tr_gate_unique(&c->gate)) != TR_RUN_GO)
+        if ((status = tr_gate_unique(&c->gate)) != TR_GO)
                 return status;
         if (opened == -1 || select_task(c, &e) == -1) {
                 tr_warn_err(&e);
@@ -494,7 +494,7 @@ static int open_and_select(struct run_ctx *c)
                 tr_warnx("running the command without a task file");
                 c->tracked = 0;
         }
-        return TR_RUN_GO;
+        return TR_GO;
 }
 
 int tr_run(const struct tr_run_opts *o)
@@ -512,7 +512,7 @@ int tr_run(const struct tr_run_opts *o)
         c.gate.store = &c.store;
         c.gate.task_id = o->task_id;
         c.gate.ready_fd = &c.ready_fd;
-        if ((status = open_and_select(&c)) != TR_RUN_GO)
+        if ((status = open_and_select(&c)) != TR_GO)
                 return status;
         if (o->detach) {
                 int r = tr_run_detach(&c, &status, &e);
@@ -534,7 +534,7 @@ static int run_main(int argc, char **argv, int explicit_run)
         struct tr_run_opts o;
         int r = tr_run_parse(argc, argv, explicit_run, &o);
 
-        if (r == TR_RUN_GO)
+        if (r == TR_GO)
                 r = tr_run(&o);
         tr_gate_opts_free(&o.gate);
         return r;
