@@ -152,10 +152,7 @@ static int apply_option(void *opts, int opt, const char *arg)
                 tr_warnx("%s: --keep: not a number of runs '%s'", CMD, arg);
                 return -1;
         case OPT_OLDER_THAN:
-                if (tr_parse_duration(arg, &o->older_than_ms) == 0)
-                        return 0;
-                tr_warnx("%s: --older-than: invalid duration '%s'", CMD, arg);
-                return -1;
+                return tr_duration_opt(CMD, "--older-than", arg, -1, &o->older_than_ms);
         case 'n':
                 o->dry_run = 1;
                 return 0;

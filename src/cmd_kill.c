@@ -285,11 +285,8 @@ static int apply_option(void *opts, int opt, const char *arg)
                 tr_warnx("%s: --signal: unknown signal '%s'", CMD, arg);
                 return -1;
         case 'k':
-                if (tr_parse_duration(arg, &c->kill_after_ms) == 0 &&
-                    c->kill_after_ms <= TR_CONTROL_KILL_AFTER_MAX_MS)
-                        return 0;
-                tr_warnx("%s: --kill-after: invalid duration '%s'", CMD, arg);
-                return -1;
+                return tr_duration_opt(CMD, "--kill-after", arg, TR_CONTROL_KILL_AFTER_MAX_MS,
+                                       &c->kill_after_ms);
         }
         return -1;
 }

@@ -405,10 +405,7 @@ static int apply_option(void *opts, int opt, const char *arg)
                         c->timeout_ms = -1;
                         return 0;
                 }
-                if (tr_parse_duration(arg, &c->timeout_ms) == 0)
-                        return 0;
-                tr_warnx("%s: --timeout: invalid duration '%s'", CMD, arg);
-                return -1;
+                return tr_duration_opt(CMD, "--timeout", arg, -1, &c->timeout_ms);
         case OPT_ANY:
                 c->any = 1;
                 return 0;

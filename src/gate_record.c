@@ -12,6 +12,7 @@
 #include "gate.h"
 #include "taskrun/procinfo.h"
 #include "taskrun/report.h"
+#include "taskrun/signame.h"
 #include "taskrun/utf8.h"
 
 struct gate_record {
@@ -171,9 +172,11 @@ int tr_gate_record_end(struct tr_gate *g, const char *state, int sig, struct tr_
 
         if (strcmp(state, "skipped") == 0)
                 snprintf(outcome, sizeof outcome, "skipped, did not run: %s", g->why);
-        else
-                snprintf(outcome, sizeof outcome, "killed by SIG%s before it started",
-                         sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+        else {
+                char name[32];
+                tr_signal_name(sig, name, sizeof name);
+                snprintf(outcome, sizeof outcome, "killed by %s before it started", name);
+        }
         r.outcome = outcome;
         return write_record(&r, e);
 }

@@ -30,14 +30,20 @@ int tr_store_opt(struct tr_store_opts *o, int opt, const char *arg)
                 o->follow_symlinks = 1;
                 return 1;
         case TR_OPT_LOCK_TIMEOUT:
-                if (tr_parse_duration(arg, &ms) == -1 || ms > 24 * 3600 * 1000) {
-                        tr_warnx("--lock-timeout: invalid duration '%s'", arg);
+                if (tr_duration_opt(NULL, "--lock-timeout", arg, 24 * 3600 * 1000, &ms) == -1)
                         return -1;
-                }
                 o->lock_timeout_ms = (int)ms;
                 return 1;
         }
         return 0;
+}
+
+int tr_duration_opt(const char *cmd, const char *opt, const char *arg, int64_t max_ms, int64_t *ms)
+{
+        if (tr_parse_duration(arg, ms) == 0 && (max_ms < 0 || *ms <= max_ms))
+                return 0;
+        tr_warnx("%s%s%s: invalid duration '%s'", cmd ? cmd : "", cmd ? ": " : "", opt, arg);
+        return -1;
 }
 
 int tr_cmd_usage_error(const char *cmd)

@@ -6,6 +6,7 @@
 #define TASKRUN_OPTS_H
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "taskrun/store.h"
@@ -81,6 +82,13 @@ int tr_cmd_parse(const struct tr_cmd_spec *spec, int argc, char **argv, void *op
  * a usage error ends with "Try 'taskrun CMD --help'.".
  */
 int tr_cmd_main(const struct tr_cmd_spec *spec, int argc, char **argv, void *opts);
+
+/*
+ * A duration option's value (tr_parse_duration) of at most max_ms (-1: any):
+ * 0, or -1 after saying "taskrun: CMD: OPT: invalid duration 'ARG'" (without
+ * "CMD: " when cmd is NULL).
+ */
+int tr_duration_opt(const char *cmd, const char *opt, const char *arg, int64_t max_ms, int64_t *ms);
 
 /* spec->apply of a command whose one option of its own is --json: opts is an int, set to 1. */
 int tr_cmd_json_opt(void *opts, int opt, const char *arg);

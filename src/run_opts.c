@@ -183,14 +183,6 @@ static int parse_size(const char *s, size_t *out)
         return 0;
 }
 
-static int duration_opt(const char *name, const char *arg, int64_t *ms)
-{
-        if (tr_parse_duration(arg, ms) == 0)
-                return 0;
-        tr_warnx("%s: invalid duration '%s'", name, arg);
-        return -1;
-}
-
 static int orphans_opt(const char *arg, enum tr_orphans *out)
 {
         static const char *const names[] = {"leave", "wait", "kill"};
@@ -230,11 +222,11 @@ static int apply_option(void *opts, int c, const char *arg)
                 tr_warnx("--tail: invalid size '%s' (1 to 1M, K and M suffixes)", arg);
                 return -1;
         case OPT_HEARTBEAT:
-                return duration_opt("--heartbeat", arg, &o->heartbeat_ms);
+                return tr_duration_opt(NULL, "--heartbeat", arg, -1, &o->heartbeat_ms);
         case OPT_TIMEOUT:
-                return duration_opt("--timeout", arg, &o->timeout_ms);
+                return tr_duration_opt(NULL, "--timeout", arg, -1, &o->timeout_ms);
         case 'k':
-                return duration_opt("--kill-after", arg, &o->kill_after_ms);
+                return tr_duration_opt(NULL, "--kill-after", arg, -1, &o->kill_after_ms);
         case OPT_SIGNAL:
                 if ((o->timeout_signal = tr_parse_signal(arg)) > 0)
                         return 0;
@@ -275,7 +267,7 @@ static int apply_option(void *opts, int c, const char *arg)
                 o->on_exit = arg;
                 return 0;
         case OPT_ON_EXIT_TIMEOUT:
-                return duration_opt("--on-exit-timeout", arg, &o->on_exit_timeout_ms);
+                return tr_duration_opt(NULL, "--on-exit-timeout", arg, -1, &o->on_exit_timeout_ms);
         case OPT_EVENTS:
                 o->events_path = arg;
                 return 0;
@@ -292,7 +284,7 @@ static int apply_option(void *opts, int c, const char *arg)
         case OPT_ORPHANS:
                 return orphans_opt(arg, &o->orphans);
         case OPT_STALL_TIMEOUT:
-                return duration_opt("--stall-timeout", arg, &o->stall_timeout_ms);
+                return tr_duration_opt(NULL, "--stall-timeout", arg, -1, &o->stall_timeout_ms);
         }
         return apply_retry_option(o, c, arg);
 }
@@ -314,7 +306,7 @@ static int apply_retry_option(struct tr_run_opts *o, int c, const char *arg)
                 tr_warnx("--retry: must be a number from 0 to %d, not '%s'", TR_RETRY_MAX, arg);
                 return -1;
         case OPT_RETRY_DELAY:
-                if (duration_opt("--retry-delay", arg, &o->retry.delay_ms) == -1)
+                if (tr_duration_opt(NULL, "--retry-delay", arg, -1, &o->retry.delay_ms) == -1)
                         return -1;
                 if (o->retry.delay_ms <= TR_RETRY_DELAY_MAX_MS)
                         return 0;
