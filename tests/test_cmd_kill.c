@@ -152,11 +152,15 @@ Test(cmd_kill, kill_of_a_foreground_run_ends_it_and_taskrun_exits_with_the_signa
 
 Test(cmd_kill, kill_after_escalates_to_sigkill_when_the_signal_is_ignored)
 {
-        char id[32];
+        char id[32], cmd[1024];
 
-        tc_detach(dir, "",
-                  "trap \"\" TERM; i=0; while [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done", id,
-                  sizeof id);
+        /* The kill waits for the trap: a TERM before it would end the shell at once. */
+        snprintf(cmd, sizeof cmd,
+                 "trap \"\" TERM; echo $$ > %s/trapped; "
+                 "i=0; while [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done",
+                 dir);
+        tc_detach(dir, "", cmd, id, sizeof id);
+        pid_file("trapped");
         cr_assert_eq(tc_run(NULL, "kill -k 0.2 --dir '%s' %s", dir, id), 0);
         cr_expect_eq(tc_run(NULL, "wait -q --timeout 10 --dir '%s' %s", dir, id), 1);
         json_object *task = tc_read_task(dir, id);
