@@ -13,7 +13,7 @@
 #include "cli.h"
 #include "cmd.h"
 #include "taskrun/procinfo.h"
-#include "taskrun/report.h"
+#include "report.h"
 
 #define CMD "reap"
 

@@ -11,7 +11,7 @@
 #include "cmd.h"
 #include "gate.h"
 #include "taskrun/procinfo.h"
-#include "taskrun/report.h"
+#include "report.h"
 #include "taskrun/signame.h"
 #include "taskrun/utf8.h"
 

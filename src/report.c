@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "taskrun/argv.h"
-#include "taskrun/report.h"
+#include "report.h"
 #include "taskrun/signame.h"
 #include "taskrun/utf8.h"
 

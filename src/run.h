@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "taskrun/report.h"
+#include "report.h"
 #include "taskrun/store.h"
 #include "gate.h"
 #include "opts.h"

@@ -7,7 +7,7 @@
 #include "task_view.h"
 #include "taskrun/clock.h"
 #include "taskrun/duration.h"
-#include "taskrun/report.h"
+#include "report.h"
 #include "taskrun/utf8.h"
 
 json_object *tr_task_block(json_object *task, enum tr_schema schema)

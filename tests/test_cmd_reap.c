@@ -2,7 +2,7 @@
 #include <sys/stat.h>
 
 #include "taskrun/procinfo.h"
-#include "taskrun/report.h"
+#include "../src/report.h"
 
 #include "cmd_helpers.h"
 
