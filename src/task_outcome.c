@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "task_outcome.h"
 #include "taskrun/procinfo.h"
 #include "taskrun/signame.h"
 
