@@ -73,6 +73,10 @@ int tr_cmd_open_list(const char *cmd, const struct tr_store_opts *o, struct tr_s
         return e.errnum == EINVAL ? TR_EXIT_USAGE : TR_EXIT_FAIL;
 }
 
+/*
+ * The task IDs given fit the command: one of --file or IDs, at most max. 0,
+ * or -1 after saying why.
+ */
 static int check_count(const char *cmd, const struct tr_store_opts *o, int nids, int max)
 {
         if (o->file != NULL && nids > 0)

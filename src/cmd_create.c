@@ -37,6 +37,7 @@ struct create_opts {
         json_object *meta; /* NULL until a --set-meta */
 };
 
+/* create's --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun create [options]\n"
@@ -61,6 +62,7 @@ static void usage(FILE *f)
               f);
 }
 
+/* spec->apply: opts is a struct create_opts; a --blocked-by given twice counts once. */
 static int apply_option(void *opts, int c, const char *arg)
 {
         struct create_opts *o = opts;
@@ -116,6 +118,7 @@ static int check_blockers(const struct create_opts *o, const struct tr_store *s)
         return TR_EXIT_OK;
 }
 
+/* The new task as Claude's TaskCreate makes it, with the options given. */
 static json_object *build_task(const struct create_opts *o)
 {
         json_object *task = tr_task_new(o->subject, o->description), *blocked;
@@ -130,6 +133,7 @@ static json_object *build_task(const struct create_opts *o)
         return task;
 }
 
+/* Create it: a plain file or a given --id at its path, else with the next free id of the list. */
 static int write_task(const struct create_opts *o, const struct tr_store *s,
                       struct tr_task_ref *ref, struct tr_err *e)
 {
@@ -147,6 +151,7 @@ static int write_task(const struct create_opts *o, const struct tr_store *s,
         return r;
 }
 
+/* The JSON array holds the string s. */
 static int has_string(json_object *array, const char *s)
 {
         for (size_t i = 0; i < json_object_array_length(array); i++) {
@@ -175,6 +180,10 @@ static int add_to_blocks(json_object *task, void *arg, struct tr_err *e)
         return 0;
 }
 
+/*
+ * Each blocker gets the new id in its blocks, as Claude does; one that
+ * cannot is said, and the status is 1.
+ */
 static int link_blockers(const struct create_opts *o, const struct tr_store *s, char *new_id)
 {
         struct tr_task_ref ref;

@@ -37,6 +37,7 @@ struct gc_opts {
         int status;
 };
 
+/* gc's --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fprintf(f,
@@ -138,6 +139,7 @@ static int gc(void *opts, const struct tr_store_opts *so, char **args, int nargs
         return o->status;
 }
 
+/* spec->apply: opts is a struct gc_opts. */
 static int apply_option(void *opts, int opt, const char *arg)
 {
         struct gc_opts *o = opts;

@@ -55,6 +55,7 @@ struct report {
         size_t len;
 };
 
+/* hook's --help; the man page and contrib/claude/README.md say the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun hook [--all] [options] < HOOK-INPUT-JSON\n"
@@ -115,6 +116,10 @@ struct hook_input {
         int stop_active;
 };
 
+/*
+ * The hook input Claude Code writes to stdin: one JSON object, read whole.
+ * 0, or -1 after saying why.
+ */
 static int parse_input(struct hook_input *in)
 {
         struct tr_err e;
@@ -202,6 +207,7 @@ static int64_t marker_read(const char *path)
         return ns;
 }
 
+/* Write the marker atomically; its directory is made on the first report, not before. */
 static int marker_write(const char *path, int64_t ns, struct tr_err *e)
 {
         char text[32], dir[PATH_MAX];
@@ -341,6 +347,7 @@ static int hook(void *opts, const struct tr_store_opts *so, char **args, int nar
         return status;
 }
 
+/* spec->apply: opts is the struct report; --all is the one option. */
 static int apply_option(void *opts, int opt, const char *arg)
 {
         (void)arg;

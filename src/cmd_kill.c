@@ -39,6 +39,7 @@ struct kill_ctx {
 /* What a recorded pid is now. */
 enum pid_match { PID_SAME, PID_GONE, PID_REUSED, PID_UNKNOWN };
 
+/* kill's --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun kill [-s SIG] [-k DURATION] [options] ID...\n"
@@ -212,6 +213,11 @@ static int signal_waiter(const struct kill_ctx *c, const char *id, json_object *
         return TR_EXIT_FAIL;
 }
 
+/*
+ * Signal one task's run: a waiting or queued one directly, a running one
+ * through its supervisor (its command itself when the supervisor is gone).
+ * The status for this task.
+ */
 static int kill_task(const struct kill_ctx *c, const char *id, json_object *task)
 {
         json_object *block = tr_task_block(task, c->store->schema);
@@ -274,6 +280,7 @@ static int kill_all(void *opts, const struct tr_store_opts *so, char **ids, int 
         return status;
 }
 
+/* spec->apply: opts is a struct kill_ctx. */
 static int apply_option(void *opts, int opt, const char *arg)
 {
         struct kill_ctx *c = opts;

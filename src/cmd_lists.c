@@ -36,6 +36,7 @@ struct lists {
         size_t n, cap;
 };
 
+/* lists' --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun lists [--json] [options]\n"
@@ -64,6 +65,7 @@ static void set_text(char *dst, size_t n, const char *src)
         dst[len] = '\0';
 }
 
+/* A new, zeroed entry at the end of l, or NULL when out of memory. */
 static struct list_info *lists_add(struct lists *l)
 {
         if (l->n == l->cap) {
@@ -79,6 +81,7 @@ static struct list_info *lists_add(struct lists *l)
         return &l->v[l->n++];
 }
 
+/* When path last changed, in ns since the epoch; -1 if it is not there. */
 static int64_t mtime_ns(const char *path)
 {
         struct stat st;
@@ -186,6 +189,7 @@ static int by_change(const void *a, const void *b)
         return strcmp(x->name, y->name);
 }
 
+/* The last change as ISO 8601, or "-" for a list with no file yet. */
 static void changed_text(const struct list_info *li, char *buf)
 {
         struct timespec ts = {.tv_sec = (time_t)(li->changed_ns / 1000000000LL),
@@ -197,6 +201,7 @@ static void changed_text(const struct list_info *li, char *buf)
                 tr_iso8601(&ts, buf);
 }
 
+/* The lists as a table for people, the current one marked with "*". */
 static void print_table(const struct lists *l)
 {
         int w = 4;
@@ -214,6 +219,7 @@ static void print_table(const struct lists *l)
         }
 }
 
+/* The lists as one JSON array, for scripts. */
 static void print_json(const struct lists *l)
 {
         json_object *a = json_object_new_array();

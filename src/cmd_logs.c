@@ -48,6 +48,7 @@ struct follow {
         int status; /* -1 until the run is over */
 };
 
+/* logs' --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun logs [-f] [-n LINES] [options] ID\n"
@@ -134,6 +135,7 @@ static int copy_upto(int fd, off_t end)
         }
 }
 
+/* The rest of the log, from where fd is, to stdout. */
 static int copy_out(int fd)
 {
         return copy_upto(fd, -1);
@@ -233,6 +235,10 @@ static void check_lost(struct follow *f)
         json_object_put(task);
 }
 
+/*
+ * The log was written or closed, or the task file replaced: copy what is
+ * new, then see whether the run is over.
+ */
 static void on_inotify(struct ev_loop *loop, ev_io *w, int revents)
 {
         struct follow *f = w->data;
@@ -278,6 +284,7 @@ static int watch_task(struct follow *f)
         return 0;
 }
 
+/* Release what following took: the loop and the inotify descriptor. */
 static void follow_end(struct follow *f)
 {
         if (f->loop != NULL)
@@ -307,6 +314,7 @@ static int follow_start(struct follow *f, json_object *block)
         return 0;
 }
 
+/* -f: print the log as it grows until the run ends; its status (run_status), or 1. */
 static int follow(struct follow *f, json_object *block)
 {
         if (follow_start(f, block) == -1) {
@@ -351,6 +359,7 @@ static int not_started(json_object *block)
         return strcmp(state, "waiting") == 0 || strcmp(state, "queued") == 0;
 }
 
+/* The run's output: its log, else the recorded tail; with -f, followed to the end. */
 static int show_logs(struct follow *f, json_object *task, int following, int archived)
 {
         json_object *block = tr_task_block(task, f->store->schema);
@@ -411,6 +420,7 @@ static int logs(void *opts, const struct tr_store_opts *so, char **ids, int nids
         return r;
 }
 
+/* spec->apply: opts is a struct logs_opts. */
 static int apply_option(void *opts, int opt, const char *arg)
 {
         struct logs_opts *o = opts;

@@ -39,6 +39,7 @@ struct lost_mark {
         json_object *final; /* the task as marked, for the run archive */
 };
 
+/* reap's --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun reap [--dry-run] [options]\n"
@@ -95,6 +96,7 @@ static int mark_lost(json_object *task, void *arg, struct tr_err *e)
         return 0;
 }
 
+/* Mark one task lost under its lock (or, with --dry-run, say that it would be). */
 static void reap_lost(struct reap_ctx *c, const struct tr_task_ref *ref, const char *why)
 {
         struct lost_mark m = {.c = c};
@@ -117,6 +119,7 @@ static void reap_lost(struct reap_ctx *c, const struct tr_task_ref *ref, const c
         json_object_put(m.final);
 }
 
+/* A task whose record says running but whose process is gone is lost; others are left alone. */
 static void reap_task(struct reap_ctx *c, const struct tr_task_ref *ref, json_object *task)
 {
         json_object *block = tr_task_block(task, c->store->schema);
@@ -182,6 +185,7 @@ static int reap(void *opts, const struct tr_store_opts *so, char **args, int nar
         return c->status;
 }
 
+/* spec->apply: opts is a struct reap_ctx; --dry-run is the one option. */
 static int apply_option(void *opts, int opt, const char *arg)
 {
         struct reap_ctx *c = opts;

@@ -19,6 +19,7 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* show's --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun show [--json] [options] ID\n"
@@ -56,6 +57,7 @@ static void field(const char *label, const char *value)
         printf("%-12s %s\n", label, line);
 }
 
+/* An integer field of obj, if it is there. */
 static void int_field(const char *label, json_object *obj, const char *key)
 {
         char buf[32];
@@ -67,6 +69,7 @@ static void int_field(const char *label, json_object *obj, const char *key)
         }
 }
 
+/* The signal that ended the run, by number and name. */
 static void signal_field(json_object *block)
 {
         char buf[64];
@@ -119,6 +122,7 @@ static void queue_fields(json_object *block)
         field("queue:", buf);
 }
 
+/* What the record (metadata.taskrun) says about the last run. */
 static void run_fields(json_object *block)
 {
         char buf[64], *cmd = tr_task_command(block, 4096);
@@ -167,6 +171,7 @@ static void description(const char *text)
                 putchar('\n');
 }
 
+/* The task for a person: one "label: value" line per field there is. */
 static void show_human(const struct tr_store *s, const struct tr_task_ref *ref, json_object *task)
 {
         json_object *block = tr_task_block(task, s->schema);

@@ -38,6 +38,7 @@ struct update_opts {
         const char *status;
 };
 
+/* update's --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun update [options] ID\n"
@@ -64,6 +65,7 @@ static void usage(FILE *f)
               f);
 }
 
+/* The patch's "metadata" object, made on first use: only the keys given are merged. */
 static json_object *patch_meta(struct update_opts *o)
 {
         if (o->meta == NULL) {
@@ -73,11 +75,13 @@ static json_object *patch_meta(struct update_opts *o)
         return o->meta;
 }
 
+/* A top-level field of the patch, made valid UTF-8. */
 static void set_field(struct update_opts *o, const char *key, const char *value)
 {
         json_object_object_add(o->patch, key, tr_json_utf8(value));
 }
 
+/* spec->apply: opts is a struct update_opts; each field option adds to the patch. */
 static int apply_option(void *opts, int c, const char *arg)
 {
         struct update_opts *o = opts;

@@ -47,6 +47,7 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* wait's --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun wait [--timeout DURATION] [--any] [--json] [options] [ID...]\n"
@@ -108,6 +109,10 @@ static int status_of(const struct wait_ctx *c)
         return lost ? TR_EXIT_LOST : failed ? TR_EXIT_FAIL : TR_EXIT_OK;
 }
 
+/*
+ * The line (or JSON) for a task that is done, flushed at once: a caller may
+ * be reading as tasks end.
+ */
 static void print_outcome(const struct wait_ctx *c, const struct tr_outcome_view *v)
 {
         char line[2048];
@@ -246,14 +251,15 @@ void tr_wait_check_all(struct wait_ctx *c, int first)
 
 void tr_wait_arm_settle(struct wait_ctx *c)
 {
-        ev_timer_stop(c->loop, &c->settle);
-        ev_timer_set(&c->settle, SETTLE_SECONDS, 0.);
-        ev_timer_start(c->loop, &c->settle);
+        ev_timer_stop(c->loop, &c->settle_w);
+        ev_timer_set(&c->settle_w, SETTLE_SECONDS, 0.);
+        ev_timer_start(c->loop, &c->settle_w);
 }
 
-static void on_task_changed(struct ev_loop *loop, ev_stat *watch, int revents)
+/* A task file changed: read it again, and re-read once more a moment later (see SETTLE_SECONDS). */
+static void on_task_changed(struct ev_loop *loop, ev_stat *task_file_w, int revents)
 {
-        struct waited *w = watch->data;
+        struct waited *w = task_file_w->data;
         struct wait_ctx *c = w->ctx;
         (void)revents;
 
@@ -264,14 +270,8 @@ static void on_task_changed(struct ev_loop *loop, ev_stat *watch, int revents)
                 tr_wait_arm_settle(c);
 }
 
-static void on_settle(struct ev_loop *loop, ev_timer *timer, int revents)
-{
-        (void)loop;
-        (void)revents;
-        tr_wait_check_all(timer->data, 0);
-}
-
-static void on_poll_pids(struct ev_loop *loop, ev_timer *timer, int revents)
+/* The settle re-read, or the slow look at live processes without pidfds: read every task. */
+static void on_recheck(struct ev_loop *loop, ev_timer *timer, int revents)
 {
         (void)loop;
         (void)revents;
@@ -296,23 +296,27 @@ static void on_timeout(struct ev_loop *loop, ev_timer *timer, int revents)
         ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * The task files, the settle re-read and --timeout; the pid timer starts
+ * only when a pidfd cannot be had.
+ */
 static void start_watchers(struct wait_ctx *c)
 {
         for (size_t i = 0; i < c->n; i++) {
                 struct waited *w = &c->tasks[i];
-                ev_stat_init(&w->watch, on_task_changed, w->ref.path, 0.);
-                w->watch.data = w;
-                ev_stat_start(c->loop, &w->watch);
+                ev_stat_init(&w->task_file_w, on_task_changed, w->ref.path, 0.);
+                w->task_file_w.data = w;
+                ev_stat_start(c->loop, &w->task_file_w);
         }
-        ev_timer_init(&c->settle, on_settle, SETTLE_SECONDS, 0.);
-        c->settle.data = c;
-        ev_timer_start(c->loop, &c->settle);
-        ev_timer_init(&c->poll_pids, on_poll_pids, POLL_PID_SECONDS, POLL_PID_SECONDS);
-        c->poll_pids.data = c;
+        ev_timer_init(&c->settle_w, on_recheck, SETTLE_SECONDS, 0.);
+        c->settle_w.data = c;
+        ev_timer_start(c->loop, &c->settle_w);
+        ev_timer_init(&c->poll_pids_w, on_recheck, POLL_PID_SECONDS, POLL_PID_SECONDS);
+        c->poll_pids_w.data = c;
         if (c->timeout_ms >= 0) {
-                ev_timer_init(&c->timeout, on_timeout, (double)c->timeout_ms / 1000., 0.);
-                c->timeout.data = c;
-                ev_timer_start(c->loop, &c->timeout);
+                ev_timer_init(&c->timeout_w, on_timeout, (double)c->timeout_ms / 1000., 0.);
+                c->timeout_w.data = c;
+                ev_timer_start(c->loop, &c->timeout_w);
         }
 }
 
@@ -322,7 +326,7 @@ static int wait_for(struct wait_ctx *c)
         start_watchers(c);
         tr_wait_check_all(c, 1);
         if (c->status == -1 && c->timeout_ms == 0)
-                on_timeout(c->loop, &c->timeout, 0);
+                on_timeout(c->loop, &c->timeout_w, 0);
         if (c->status == -1)
                 ev_run(c->loop, 0);
         for (size_t i = 0; i < c->n; i++)
@@ -330,6 +334,10 @@ static int wait_for(struct wait_ctx *c)
         return c->status == -1 ? TR_EXIT_FAIL : c->status;
 }
 
+/*
+ * Open the targets (the IDs, or every live run), wait for them, and free
+ * what was taken: the exit status.
+ */
 static int run_wait(struct wait_ctx *c, const struct tr_store_opts *so, char **ids, int nids)
 {
         struct tr_targets t;

@@ -30,6 +30,7 @@ static int over(struct tr_gate *g, int status)
         return status;
 }
 
+/* A blocker failed: the task records the run as skipped, and the status says it did not run. */
 static int skipped(struct tr_gate *g)
 {
         struct tr_err e;

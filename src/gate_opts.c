@@ -37,6 +37,7 @@ static int add_after(struct tr_gate_opts *o, const char *arg)
         return 0;
 }
 
+/* --slots N: 1 to TR_QUEUE_SLOTS_MAX. 0, or -1 after saying why. */
 static int parse_slots(const char *arg, int *out)
 {
         char *end;

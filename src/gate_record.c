@@ -80,6 +80,7 @@ static void set_waiter(json_object *b, char *const *argv)
         json_object_object_add(b, "since", json_object_new_string(now));
 }
 
+/* tr_mutate_fn: the record of a run that has not started (waiting, queued, skipped or killed). */
 static int record_before(json_object *task, void *arg, struct tr_err *e)
 {
         struct gate_record *r = arg;
@@ -121,6 +122,7 @@ static int record_before(json_object *task, void *arg, struct tr_err *e)
         return 0;
 }
 
+/* Write it into the task, if the run keeps one. */
 static int write_record(struct gate_record *r, struct tr_err *e)
 {
         if (r->g->ref == NULL)

@@ -149,22 +149,24 @@ static int holder_alive(const struct holder *h)
         return h->pid > 0 && tr_proc_is_running(h->pid, h->ticks);
 }
 
-/* Any of sleep_on's watchers: stop sleeping and look again. */
-static void on_wake(struct ev_loop *loop, ev_io *w, int revents)
+/* The holder's process ended (its pidfd is readable): look again. */
+static void on_holder_end(struct ev_loop *loop, ev_io *w, int revents)
 {
         (void)w;
         (void)revents;
         ev_break(loop, EVBREAK_ALL);
 }
 
-static void on_stat(struct ev_loop *loop, ev_stat *w, int revents)
+/* The key file changed: look again. */
+static void on_key_file(struct ev_loop *loop, ev_stat *w, int revents)
 {
         (void)w;
         (void)revents;
         ev_break(loop, EVBREAK_ALL);
 }
 
-static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+/* Time to look again: no pidfd for the holder, or a holder that has not said who it is yet. */
+static void on_recheck(struct ev_loop *loop, ev_timer *w, int revents)
 {
         (void)w;
         (void)revents;
@@ -179,9 +181,9 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 static int sleep_on(struct tr_gate *g, const char *path, pid_t pid, double recheck)
 {
         struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
-        ev_stat file;
-        ev_io proc;
-        ev_timer again;
+        ev_stat key_file_w; /* the key file changed (inotify) */
+        ev_io holder_w;     /* the holder's pidfd: readable at its end */
+        ev_timer recheck_w;
         int fd = -1;
 
         if (pid > 0 && (fd = tr_pidfd_open(pid)) == -1) {
@@ -189,24 +191,24 @@ static int sleep_on(struct tr_gate *g, const char *path, pid_t pid, double reche
                         return 0;              /* gone already: look again */
                 recheck = ATTACH_POLL_SECONDS; /* no pidfds: look at it now and then */
         }
-        ev_stat_init(&file, on_stat, path, 0.);
-        ev_stat_start(loop, &file);
-        ev_timer_init(&again, on_timer, recheck, 0.);
+        ev_stat_init(&key_file_w, on_key_file, path, 0.);
+        ev_stat_start(loop, &key_file_w);
+        ev_timer_init(&recheck_w, on_recheck, recheck, 0.);
         if (recheck > 0)
-                ev_timer_start(loop, &again);
+                ev_timer_start(loop, &recheck_w);
         if (fd != -1) {
-                ev_io_init(&proc, on_wake, fd, EV_READ);
-                ev_io_start(loop, &proc);
+                ev_io_init(&holder_w, on_holder_end, fd, EV_READ);
+                ev_io_start(loop, &holder_w);
         }
         tr_gate_signals_start(g, loop);
         ev_run(loop, 0);
         tr_gate_signals_stop(g, loop);
         if (fd != -1) {
-                ev_io_stop(loop, &proc);
+                ev_io_stop(loop, &holder_w);
                 close(fd);
         }
-        ev_timer_stop(loop, &again);
-        ev_stat_stop(loop, &file);
+        ev_timer_stop(loop, &recheck_w);
+        ev_stat_stop(loop, &key_file_w);
         return g->signal != 0 ? TR_EXIT_SIGNAL + g->signal : 0;
 }
 

@@ -126,6 +126,10 @@ static int stop_hook(pid_t pid, int pidfd, int *ws)
         return wait_until(pid, pidfd, INT64_MAX, ws);
 }
 
+/*
+ * Wait for the hook at most its timeout, then end its group; 0, or -1 with
+ * why (timed out, signal, status).
+ */
 static int wait_hook(const struct tr_on_exit *h, pid_t pid, struct tr_err *e)
 {
         int pidfd = tr_pidfd_open(pid);

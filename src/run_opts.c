@@ -183,6 +183,7 @@ static int parse_size(const char *s, size_t *out)
         return 0;
 }
 
+/* --orphans leave|wait|kill. 0, or -1 after saying why. */
 static int orphans_opt(const char *arg, enum tr_orphans *out)
 {
         static const char *const names[] = {"leave", "wait", "kill"};
@@ -343,6 +344,7 @@ static int check_retry(const struct tr_run_opts *o)
         return -1;
 }
 
+/* Options that need or exclude each other. 0, or -1 after saying which. */
 static int check_combination(const struct tr_run_opts *o)
 {
         if (o->create && o->task_id == NULL)

@@ -44,6 +44,7 @@ int tr_json_int(json_object *obj, const char *key, int64_t *out)
         return 0;
 }
 
+/* A state in which a run ended without success. */
 static int is_failed_state(const char *state)
 {
         static const char *const failed[] = {"failed", "timed_out", "stalled",

@@ -13,6 +13,7 @@
 #include "taskrun/procinfo.h"
 #include "wait.h"
 
+/* The run's process ended: read its task again; it says how the run ended, or it is lost. */
 static void on_pid_exit(struct ev_loop *loop, ev_io *io, int revents)
 {
         struct waited *w = io->data;
@@ -32,8 +33,8 @@ void tr_wait_watch_pid(struct wait_ctx *c, struct waited *w, pid_t pid, unsigned
         tr_wait_unwatch_pid(c, w);
         if ((w->pidfd = tr_pidfd_open(pid)) == -1) {
                 /* No pidfds here: look again every few seconds while anything runs. */
-                if (!ev_is_active(&c->poll_pids))
-                        ev_timer_start(c->loop, &c->poll_pids);
+                if (!ev_is_active(&c->poll_pids_w))
+                        ev_timer_start(c->loop, &c->poll_pids_w);
                 return;
         }
         w->pid = pid;
@@ -47,16 +48,16 @@ void tr_wait_watch_pid(struct wait_ctx *c, struct waited *w, pid_t pid, unsigned
                 c->arm_settle(c); /* the re-read finds it lost */
                 return;
         }
-        ev_io_init(&w->pid_watch, on_pid_exit, w->pidfd, EV_READ);
-        w->pid_watch.data = w;
-        ev_io_start(c->loop, &w->pid_watch);
+        ev_io_init(&w->process_w, on_pid_exit, w->pidfd, EV_READ);
+        w->process_w.data = w;
+        ev_io_start(c->loop, &w->process_w);
 }
 
 void tr_wait_unwatch_pid(struct wait_ctx *c, struct waited *w)
 {
         if (w->pidfd == -1)
                 return;
-        ev_io_stop(c->loop, &w->pid_watch);
+        ev_io_stop(c->loop, &w->process_w);
         close(w->pidfd);
         w->pidfd = -1;
         w->pid = 0;
