@@ -49,6 +49,7 @@ static int plausible_path(const char *s, size_t n)
         return 1;
 }
 
+/* The message after the severity, blanks skipped: 1 if there is one, for a diagnostic needs it. */
 static int set_msg(struct tr_diag *d, const char *p, const char *end)
 {
         while (p < end && *p == ' ')
@@ -178,6 +179,10 @@ void tr_annotation(FILE *f, const char *kind, const char *title, const char *msg
         fputc('\n', f);
 }
 
+/*
+ * One ::error or ::warning line; the file relative to the workspace, as
+ * GitHub shows it beside the code.
+ */
 static void put_diag(FILE *f, const struct tr_diag *d, const char *title, const char *workspace)
 {
         const char *file = d->file;
@@ -220,6 +225,10 @@ static int rust_heading(const char *line, size_t len, struct tr_diag *d)
         return set_msg(d, p + 1, end);
 }
 
+/*
+ * Print d unless its kind is over its cap: GitHub keeps only the first few
+ * annotations of a step.
+ */
 static void count(FILE *f, const struct tr_diag *d, const char *title, const char *workspace,
                   int error_cap, int warning_cap, struct tr_annotate_count *n)
 {

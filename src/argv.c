@@ -6,6 +6,10 @@
 #include "taskrun/argv.h"
 #include "taskrun/utf8.h"
 
+/*
+ * An empty word or one with a blank or shell metacharacter is quoted, so the
+ * line pastes back into a shell.
+ */
 static int needs_quotes(const char *s)
 {
         return *s == '\0' || s[strcspn(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~")] != '\0';

@@ -2,7 +2,7 @@
 #ifndef TASKRUN_CI_H
 #define TASKRUN_CI_H
 
-#include "taskrun/report.h"
+#include "report.h"
 
 struct tr_ci_result {
         char *const *argv;

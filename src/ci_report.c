@@ -92,6 +92,7 @@ static int fence_len(const char *text)
         return longest < 3 ? 3 : longest + 1;
 }
 
+/* A code fence of n backquotes: longer than any run in the text it encloses. */
 static void put_fence(FILE *f, int n)
 {
         while (n-- > 0)
@@ -112,6 +113,10 @@ static const char *last_bytes(const char *text, size_t n)
         return text;
 }
 
+/*
+ * The step summary section for the run: a heading, the command, the outcome
+ * and (with_tail) its last output.
+ */
 static void write_step_summary(FILE *f, const struct tr_ci_result *r, const char *outcome,
                                int with_tail)
 {
@@ -165,6 +170,7 @@ static char *summary_section(const struct tr_ci_result *r, const char *outcome, 
         return NULL;
 }
 
+/* Add the section to $GITHUB_STEP_SUMMARY, the tail left out when the file nears its size limit. */
 static int append_step_summary(const struct tr_ci_result *r, const char *outcome, struct tr_err *e)
 {
         const char *path = getenv("GITHUB_STEP_SUMMARY");
@@ -197,6 +203,10 @@ static void put_output(FILE *f, const char *delim, const char *name, const char 
         fprintf(f, "%s<<%s\n%s\n%s\n", name, delim, value, delim);
 }
 
+/*
+ * The step outputs (exit code, state, ...) into $GITHUB_OUTPUT, each value
+ * between random delimiters so output cannot forge one.
+ */
 static int append_outputs(const struct tr_ci_result *r, struct tr_err *e)
 {
         const char *path = getenv("GITHUB_OUTPUT");

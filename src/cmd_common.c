@@ -43,7 +43,7 @@ static int cmd_open(const char *cmd, const struct tr_store_opts *o, int create, 
         }
         if (gone_ok && e.errnum == ENOENT && s->dir[0] != '\0')
                 return TR_EXIT_OK;
-        tr_warnx("%s: %s", cmd, e.msg);
+        tr_cmd_warn(cmd, &e);
         /* EINVAL: the options name no usable store (no list given, bad name, --file here). */
         return e.errnum == EINVAL ? TR_EXIT_USAGE : TR_EXIT_FAIL;
 }
@@ -69,10 +69,14 @@ int tr_cmd_open_list(const char *cmd, const struct tr_store_opts *o, struct tr_s
                 *missing = 1;
                 return TR_EXIT_OK;
         }
-        tr_warnx("%s: %s", cmd, e.msg);
+        tr_cmd_warn(cmd, &e);
         return e.errnum == EINVAL ? TR_EXIT_USAGE : TR_EXIT_FAIL;
 }
 
+/*
+ * The task IDs given fit the command: one of --file or IDs, at most max. 0,
+ * or -1 after saying why.
+ */
 static int check_count(const char *cmd, const struct tr_store_opts *o, int nids, int max)
 {
         if (o->file != NULL && nids > 0)
@@ -105,7 +109,7 @@ int tr_targets_open_ex(const char *cmd, const struct tr_store_opts *o, char **id
                 return tr_cmd_usage_error(cmd);
         for (int i = 0; i < nids; i++)
                 if (tr_id_validate("task", ids[i], &e) == -1) {
-                        tr_warnx("%s: %s", cmd, e.msg);
+                        tr_cmd_warn(cmd, &e);
                         return TR_EXIT_USAGE;
                 }
         if ((r = cmd_open(cmd, o, 0, gone_ok, &t->store, &file_ref)) != TR_EXIT_OK)
@@ -119,7 +123,7 @@ int tr_targets_open_ex(const char *cmd, const struct tr_store_opts *o, char **id
                 t->refs[t->n++] = file_ref;
         for (int i = 0; i < nids; i++)
                 if (tr_store_ref(&t->store, ids[i], &t->refs[t->n++], &e) == -1) {
-                        tr_warnx("%s: %s", cmd, e.msg);
+                        tr_cmd_warn(cmd, &e);
                         tr_targets_free(t);
                         return TR_EXIT_FAIL;
                 }
@@ -133,6 +137,29 @@ void tr_targets_free(struct tr_targets *t)
         t->n = 0;
 }
 
+int tr_cmd_flush(const char *cmd)
+{
+        if (fflush(stdout) != EOF && !ferror(stdout))
+                return 0;
+        tr_warnx("%s: write error on standard output", cmd);
+        return -1;
+}
+
+void tr_cmd_not_found(const char *cmd, const struct tr_store *s, const struct tr_task_ref *ref)
+{
+        tr_warnx("%s: task %s: not found in %s", cmd, ref->id, s->dir);
+}
+
+int tr_cmd_task_error(const char *cmd, const struct tr_store *s, const struct tr_task_ref *ref,
+                      const struct tr_err *e)
+{
+        if (e->errnum == ENOENT && s->schema == TR_SCHEMA_CLAUDE)
+                tr_cmd_not_found(cmd, s, ref);
+        else
+                tr_cmd_warn(cmd, e);
+        return TR_EXIT_FAIL;
+}
+
 int tr_cmd_read(const char *cmd, const struct tr_store *s, const struct tr_task_ref *ref,
                 json_object **task)
 {
@@ -140,11 +167,7 @@ int tr_cmd_read(const char *cmd, const struct tr_store *s, const struct tr_task_
 
         if (tr_task_read_settled(s, ref, task, &e) == 0)
                 return TR_EXIT_OK;
-        if (e.errnum == ENOENT && s->schema == TR_SCHEMA_CLAUDE)
-                tr_warnx("%s: task %s: not found in %s", cmd, ref->id, s->dir);
-        else
-                tr_warnx("%s: %s", cmd, e.msg);
-        return TR_EXIT_FAIL;
+        return tr_cmd_task_error(cmd, s, ref, &e);
 }
 
 int tr_cmd_read_or_archived(const char *cmd, const struct tr_store *s,
@@ -164,11 +187,7 @@ int tr_cmd_read_or_archived(const char *cmd, const struct tr_store *s,
                          cmd, ref->id, a.path);
                 return TR_EXIT_OK;
         }
-        if (e.errnum == ENOENT && s->schema == TR_SCHEMA_CLAUDE)
-                tr_warnx("%s: task %s: not found in %s", cmd, ref->id, s->dir);
-        else
-                tr_warnx("%s: %s", cmd, e.msg);
-        return TR_EXIT_FAIL;
+        return tr_cmd_task_error(cmd, s, ref, &e);
 }
 
 /*

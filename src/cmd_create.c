@@ -18,7 +18,7 @@ enum {
         OPT_SET_META,
 };
 
-static const struct option create_options[] = {
+static const struct option options[] = {
     {"subject", required_argument, NULL, 's'},
     {"description", required_argument, NULL, OPT_DESCRIPTION},
     {"active-form", required_argument, NULL, OPT_ACTIVE_FORM},
@@ -35,9 +35,9 @@ struct create_opts {
         const char **blocked_by; /* argc entries at most; n_blocked used */
         int n_blocked;
         json_object *meta; /* NULL until a --set-meta */
-        struct tr_store_opts store;
 };
 
+/* create's --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun create [options]\n"
@@ -62,6 +62,7 @@ static void usage(FILE *f)
               f);
 }
 
+/* spec->apply: opts is a struct create_opts; a --blocked-by given twice counts once. */
 static int apply_option(void *opts, int c, const char *arg)
 {
         struct create_opts *o = opts;
@@ -93,29 +94,6 @@ static int apply_option(void *opts, int c, const char *arg)
         return -1;
 }
 
-static const struct tr_cmd_spec create_spec = {
-    .name = CMD,
-    .shortopts = "s:h",
-    .longopts = create_options,
-    .usage = usage,
-    .apply = apply_option,
-    .max_args = 0,
-};
-
-/* TR_CMD_GO to go on, else the exit status (TR_EXIT_OK after --help). */
-static int parse(int argc, char **argv, struct create_opts *o)
-{
-        int r = tr_cmd_parse(&create_spec, argc, argv, o, &o->store);
-
-        if (r != TR_CMD_GO)
-                return r;
-        if (o->store.file != NULL && (o->id != NULL || o->n_blocked > 0)) {
-                tr_warnx("%s: --file: cannot be combined with --id or --blocked-by", CMD);
-                return tr_cmd_usage_error(CMD);
-        }
-        return TR_CMD_GO;
-}
-
 /* Every blocker must be a valid id of an existing task. */
 static int check_blockers(const struct create_opts *o, const struct tr_store *s)
 {
@@ -126,11 +104,11 @@ static int check_blockers(const struct create_opts *o, const struct tr_store *s)
 
         for (int i = 0; i < o->n_blocked; i++) {
                 if (tr_id_validate("--blocked-by", o->blocked_by[i], &e) == -1) {
-                        tr_warnx("%s: %s", CMD, e.msg);
+                        tr_cmd_warn(CMD, &e);
                         return TR_EXIT_USAGE;
                 }
                 if (tr_store_ref(s, o->blocked_by[i], &ref, &e) == -1) {
-                        tr_warnx("%s: %s", CMD, e.msg);
+                        tr_cmd_warn(CMD, &e);
                         return TR_EXIT_FAIL;
                 }
                 if ((r = tr_cmd_read(CMD, s, &ref, &task)) != TR_EXIT_OK)
@@ -140,6 +118,7 @@ static int check_blockers(const struct create_opts *o, const struct tr_store *s)
         return TR_EXIT_OK;
 }
 
+/* The new task as Claude's TaskCreate makes it, with the options given. */
 static json_object *build_task(const struct create_opts *o)
 {
         json_object *task = tr_task_new(o->subject, o->description), *blocked;
@@ -154,6 +133,7 @@ static json_object *build_task(const struct create_opts *o)
         return task;
 }
 
+/* Create it: a plain file or a given --id at its path, else with the next free id of the list. */
 static int write_task(const struct create_opts *o, const struct tr_store *s,
                       struct tr_task_ref *ref, struct tr_err *e)
 {
@@ -171,6 +151,7 @@ static int write_task(const struct create_opts *o, const struct tr_store *s,
         return r;
 }
 
+/* The JSON array holds the string s. */
 static int has_string(json_object *array, const char *s)
 {
         for (size_t i = 0; i < json_object_array_length(array); i++) {
@@ -199,6 +180,10 @@ static int add_to_blocks(json_object *task, void *arg, struct tr_err *e)
         return 0;
 }
 
+/*
+ * Each blocker gets the new id in its blocks, as Claude does; one that
+ * cannot is said, and the status is 1.
+ */
 static int link_blockers(const struct create_opts *o, const struct tr_store *s, char *new_id)
 {
         struct tr_task_ref ref;
@@ -215,28 +200,37 @@ static int link_blockers(const struct create_opts *o, const struct tr_store *s, 
         return status;
 }
 
-static int create(struct create_opts *o)
+/* spec->run: opts is a struct create_opts. */
+static int create(void *opts, const struct tr_store_opts *so, char **args, int nargs)
 {
+        struct create_opts *o = opts;
         struct tr_store s;
         struct tr_task_ref ref;
         struct tr_err e;
         int r;
 
+        (void)args, (void)nargs; /* none: max_args is 0 */
+        if (so->file != NULL && (o->id != NULL || o->n_blocked > 0)) {
+                tr_warnx("%s: --file: cannot be combined with --id or --blocked-by", CMD);
+                return tr_cmd_usage_error(CMD);
+        }
         if (o->id != NULL && tr_id_validate("--id", o->id, &e) == -1) {
-                tr_warnx("%s: %s", CMD, e.msg);
+                tr_cmd_warn(CMD, &e);
                 return TR_EXIT_USAGE;
         }
-        if ((r = tr_cmd_open(CMD, &o->store, 1, &s, &ref)) != TR_EXIT_OK ||
+        if ((r = tr_cmd_open(CMD, so, 1, &s, &ref)) != TR_EXIT_OK ||
             (r = check_blockers(o, &s)) != TR_EXIT_OK)
                 return r;
         if (write_task(o, &s, &ref, &e) == -1) {
-                tr_warnx("%s: %s", CMD, e.msg);
+                tr_cmd_warn(CMD, &e);
                 return TR_EXIT_FAIL;
         }
         r = link_blockers(o, &s, ref.id);
         printf("%s\n", s.schema == TR_SCHEMA_PLAIN ? ref.path : ref.id);
         return r;
 }
+
+static const struct tr_cmd_spec spec = {CMD, "s:h", options, usage, apply_option, create, 0};
 
 int tr_cmd_create(int argc, char **argv)
 {
@@ -248,9 +242,7 @@ int tr_cmd_create(int argc, char **argv)
                 tr_warnx("%s: out of memory", CMD);
                 return TR_EXIT_FAIL;
         }
-        r = parse(argc, argv, &o);
-        if (r == TR_CMD_GO)
-                r = create(&o);
+        r = tr_cmd_main(&spec, argc, argv, &o);
         json_object_put(o.meta);
         free(o.blocked_by);
         return r;

@@ -20,7 +20,7 @@
 
 enum { OPT_KEEP = TR_OPT_FIRST_FREE, OPT_OLDER_THAN };
 
-static const struct option gc_options[] = {
+static const struct option options[] = {
     {"keep", required_argument, NULL, OPT_KEEP},
     {"older-than", required_argument, NULL, OPT_OLDER_THAN},
     {"dry-run", no_argument, NULL, 'n'},
@@ -37,6 +37,7 @@ struct gc_opts {
         int status;
 };
 
+/* gc's --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fprintf(f,
@@ -69,7 +70,7 @@ static void gc_dir(struct gc_opts *o, const char *dir)
         int temps = tr_atomic_sweep(dir, NULL, o->dry_run);
 
         if (n == -1) {
-                tr_warnx("%s: %s", CMD, e.msg);
+                tr_cmd_warn(CMD, &e);
                 o->status = TR_EXIT_FAIL;
                 return;
         }
@@ -92,7 +93,7 @@ static void gc_all(struct gc_opts *o)
         DIR *d;
 
         if (tr_archive_root(root, sizeof root, &e) == -1) {
-                tr_warnx("%s: %s", CMD, e.msg);
+                tr_cmd_warn(CMD, &e);
                 o->status = TR_EXIT_FAIL;
                 return;
         }
@@ -111,30 +112,34 @@ static void gc_all(struct gc_opts *o)
         closedir(d);
 }
 
-static int gc(struct gc_opts *o, const struct tr_store_opts *so)
+/* spec->run: opts is a struct gc_opts. */
+static int gc(void *opts, const struct tr_store_opts *so, char **args, int nargs)
 {
+        struct gc_opts *o = opts;
         struct tr_store s;
         struct tr_task_ref file_ref;
         struct tr_err e;
         char dir[PATH_MAX];
 
+        (void)args, (void)nargs; /* none: max_args is 0 */
         if (so->list == NULL && so->dir == NULL && so->file == NULL) {
                 gc_all(o);
                 return o->status;
         }
         /* The list need not exist any more: its archive is what is left of it. */
         if (tr_store_open(&s, so, 0, &file_ref, &e) == -1 && e.errnum != ENOENT) {
-                tr_warnx("%s: %s", CMD, e.msg);
+                tr_cmd_warn(CMD, &e);
                 return e.errnum == EINVAL ? TR_EXIT_USAGE : TR_EXIT_FAIL;
         }
         if (tr_archive_dir(&s, dir, sizeof dir, &e) == -1) {
-                tr_warnx("%s: %s", CMD, e.msg);
+                tr_cmd_warn(CMD, &e);
                 return TR_EXIT_FAIL;
         }
         gc_dir(o, dir);
         return o->status;
 }
 
+/* spec->apply: opts is a struct gc_opts. */
 static int apply_option(void *opts, int opt, const char *arg)
 {
         struct gc_opts *o = opts;
@@ -149,10 +154,7 @@ static int apply_option(void *opts, int opt, const char *arg)
                 tr_warnx("%s: --keep: not a number of runs '%s'", CMD, arg);
                 return -1;
         case OPT_OLDER_THAN:
-                if (tr_parse_duration(arg, &o->older_than_ms) == 0)
-                        return 0;
-                tr_warnx("%s: --older-than: invalid duration '%s'", CMD, arg);
-                return -1;
+                return tr_duration_opt(CMD, "--older-than", arg, -1, &o->older_than_ms);
         case 'n':
                 o->dry_run = 1;
                 return 0;
@@ -163,20 +165,11 @@ static int apply_option(void *opts, int opt, const char *arg)
         return -1;
 }
 
-static const struct tr_cmd_spec gc_spec = {
-    .name = CMD,
-    .shortopts = "nqh",
-    .longopts = gc_options,
-    .usage = usage,
-    .apply = apply_option,
-    .max_args = 0,
-};
+static const struct tr_cmd_spec spec = {CMD, "nqh", options, usage, apply_option, gc, 0};
 
 int tr_cmd_gc(int argc, char **argv)
 {
         struct gc_opts o = {.keep = TR_ARCHIVE_KEEP, .older_than_ms = -1, .status = TR_EXIT_OK};
-        struct tr_store_opts so;
-        int r = tr_cmd_parse(&gc_spec, argc, argv, &o, &so);
 
-        return r == TR_CMD_GO ? gc(&o, &so) : r;
+        return tr_cmd_main(&spec, argc, argv, &o);
 }

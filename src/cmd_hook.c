@@ -40,7 +40,7 @@
 
 enum { OPT_ALL = TR_OPT_FIRST_FREE };
 
-static const struct option hook_options[] = {
+static const struct option options[] = {
     {"all", no_argument, NULL, OPT_ALL},
     {"help", no_argument, NULL, 'h'},
     TR_STORE_LONGOPTS,
@@ -55,6 +55,7 @@ struct report {
         size_t len;
 };
 
+/* hook's --help; the man page and contrib/claude/README.md say the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun hook [--all] [options] < HOOK-INPUT-JSON\n"
@@ -115,6 +116,10 @@ struct hook_input {
         int stop_active;
 };
 
+/*
+ * The hook input Claude Code writes to stdin: one JSON object, read whole.
+ * 0, or -1 after saying why.
+ */
 static int parse_input(struct hook_input *in)
 {
         struct tr_err e;
@@ -155,31 +160,34 @@ static int event_kind(const char *event)
 }
 
 /* The store: the options, else $CLAUDE_CODE_TASK_LIST_ID, else the input's session. */
-static int open_store(struct tr_store_opts *so, const struct hook_input *in, struct tr_store *s)
+static int open_store(const struct tr_store_opts *so, const struct hook_input *in,
+                      struct tr_store *s)
 {
+        struct tr_store_opts o = *so;
         struct tr_task_ref file_ref;
         struct tr_err e;
         const char *env = getenv("CLAUDE_CODE_TASK_LIST_ID");
 
-        if (so->list == NULL && so->dir == NULL && so->file == NULL && (env == NULL || !*env) &&
+        if (o.list == NULL && o.dir == NULL && o.file == NULL && (env == NULL || !*env) &&
             in->session != NULL && tr_id_validate("session", in->session, NULL) == 0)
-                so->list = in->session;
+                o.list = in->session;
         /* A list whose directory is gone still has its archive. */
-        if (tr_store_open(s, so, 0, so->file ? &file_ref : NULL, &e) == 0 || e.errnum == ENOENT)
+        if (tr_store_open(s, &o, 0, o.file ? &file_ref : NULL, &e) == 0 || e.errnum == ENOENT)
                 return 0;
-        tr_warnx("%s: %s", CMD, e.msg);
+        tr_cmd_warn(CMD, &e);
         return -1;
 }
 
 /* <state dir>/hooks/<archive dir's name>.since: up to when runs were reported. */
 static int marker_path(const struct tr_store *s, char *buf, size_t n, struct tr_err *e)
 {
-        char dir[PATH_MAX], state[PATH_MAX];
+        char archive[PATH_MAX], dir[PATH_MAX], state[PATH_MAX];
         const char *key;
 
-        if (tr_archive_dir(s, dir, sizeof dir, e) == -1 || tr_state_dir(state, sizeof state, e))
+        if (tr_archive_dir(s, archive, sizeof archive, e) == -1 ||
+            tr_state_dir(state, sizeof state, e) == -1)
                 return -1;
-        key = strrchr(dir, '/') + 1;
+        tr_path_split(archive, dir, sizeof dir, &key); /* dir is as long as archive */
         if (snprintf(buf, n, "%s/hooks/%s.since", state, key) >= (int)n)
                 return tr_err_sys(e, ENAMETOOLONG, "%s/hooks", state);
         return 0;
@@ -199,17 +207,18 @@ static int64_t marker_read(const char *path)
         return ns;
 }
 
+/* Write the marker atomically; its directory is made on the first report, not before. */
 static int marker_write(const char *path, int64_t ns, struct tr_err *e)
 {
         char text[32], dir[PATH_MAX];
+        const char *base;
         int len = snprintf(text, sizeof text, "%lld\n", (long long)ns);
 
         if (tr_atomic_write(path, text, (size_t)len, 0600, 0, e) == 0)
                 return 0;
         if (e->errnum != ENOENT)
                 return -1;
-        snprintf(dir, sizeof dir, "%s", path);
-        *strrchr(dir, '/') = '\0';
+        tr_path_split(path, dir, sizeof dir, &base); /* dir is as long as path */
         if (tr_mkdir_p(dir, 0700) == -1)
                 return tr_err_sys(e, errno, "%s", dir);
         return tr_atomic_write(path, text, (size_t)len, 0600, 0, e);
@@ -288,8 +297,10 @@ static char *message(const struct tr_store *s, const struct report *r)
         return text;
 }
 
-static int hook(struct report *r, struct tr_store_opts *so)
+/* spec->run: opts is a struct report. */
+static int hook(void *opts, const struct tr_store_opts *so, char **args, int nargs)
 {
+        struct report *r = opts;
         struct hook_input in = {0};
         struct tr_store s;
         struct tr_err e;
@@ -297,6 +308,7 @@ static int hook(struct report *r, struct tr_store_opts *so)
         char marker[PATH_MAX];
         int kind, status = TR_EXIT_FAIL;
 
+        (void)args, (void)nargs; /* none: max_args is 0 */
         if (parse_input(&in) == -1)
                 return TR_EXIT_FAIL;
         kind = event_kind(in.event);
@@ -310,7 +322,7 @@ static int hook(struct report *r, struct tr_store_opts *so)
                 return TR_EXIT_FAIL;
         }
         if (marker_path(&s, marker, sizeof marker, &e) == -1) {
-                tr_warnx("%s: %s", CMD, e.msg);
+                tr_cmd_warn(CMD, &e);
                 json_object_put(in.obj);
                 return TR_EXIT_FAIL;
         }
@@ -320,9 +332,9 @@ static int hook(struct report *r, struct tr_store_opts *so)
         clock_gettime(CLOCK_REALTIME_COARSE, &now);
         int64_t until = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
         if (tr_archive_each(&s, marker_read(marker), until, add_run, r, &e) == -1) {
-                tr_warnx("%s: %s", CMD, e.msg);
+                tr_cmd_warn(CMD, &e);
         } else if (marker_write(marker, until, &e) == -1) {
-                tr_warnx("%s: %s", CMD, e.msg); /* said now, and again next time: not lost */
+                tr_cmd_warn(CMD, &e); /* said now, and again next time: not lost */
         } else {
                 char *text = r->n ? message(&s, r) : NULL;
                 if (text != NULL)
@@ -335,6 +347,7 @@ static int hook(struct report *r, struct tr_store_opts *so)
         return status;
 }
 
+/* spec->apply: opts is the struct report; --all is the one option. */
 static int apply_option(void *opts, int opt, const char *arg)
 {
         (void)arg;
@@ -344,22 +357,13 @@ static int apply_option(void *opts, int opt, const char *arg)
         return 0;
 }
 
-static const struct tr_cmd_spec hook_spec = {
-    .name = CMD,
-    .shortopts = "h",
-    .longopts = hook_options,
-    .usage = usage,
-    .apply = apply_option,
-    .max_args = 0,
-};
+static const struct tr_cmd_spec spec = {CMD, "h", options, usage, apply_option, hook, 0};
 
+/* A hook's status 2 would block Claude Code's turn: a usage error is 1, as any other failure. */
 int tr_cmd_hook(int argc, char **argv)
 {
         struct report r = {0};
-        struct tr_store_opts so;
-        int status = tr_cmd_parse(&hook_spec, argc, argv, &r, &so);
+        int status = tr_cmd_main(&spec, argc, argv, &r);
 
-        if (status == TR_CMD_GO)
-                status = hook(&r, &so);
         return status == TR_EXIT_USAGE ? TR_EXIT_FAIL : status;
 }

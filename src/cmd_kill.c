@@ -21,7 +21,7 @@
 
 #define CMD "kill"
 
-static const struct option kill_options[] = {
+static const struct option options[] = {
     {"signal", required_argument, NULL, 's'},
     {"kill-after", required_argument, NULL, 'k'},
     {"help", no_argument, NULL, 'h'},
@@ -39,6 +39,7 @@ struct kill_ctx {
 /* What a recorded pid is now. */
 enum pid_match { PID_SAME, PID_GONE, PID_REUSED, PID_UNKNOWN };
 
+/* kill's --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun kill [-s SIG] [-k DURATION] [options] ID...\n"
@@ -81,7 +82,7 @@ static enum pid_match open_recorded(json_object *block, const char *pid_key, con
         *pidfd = -1;
         if (tr_json_int(block, pid_key, &pid) == -1 || pid <= 0 || pid > INT_MAX)
                 return PID_UNKNOWN;
-        if ((fd = pidfd_open((pid_t)pid, 0)) == -1)
+        if ((fd = tr_pidfd_open((pid_t)pid)) == -1)
                 return errno == ESRCH ? PID_GONE : PID_UNKNOWN;
         /* The pidfd pins the process: if it matches now, signals reach this one. */
         if (tr_proc_stat((pid_t)pid, &st) == -1) {
@@ -125,10 +126,10 @@ static int check_place(const struct kill_ctx *c, const char *id, json_object *bl
 /* The run was started with --group: its command leads a process group of its own. */
 static int recorded_group(json_object *block)
 {
-        json_object *options, *group;
+        json_object *recorded, *group;
 
-        return json_object_object_get_ex(block, "options", &options) &&
-               json_object_object_get_ex(options, "group", &group) &&
+        return json_object_object_get_ex(block, "options", &recorded) &&
+               json_object_object_get_ex(recorded, "group", &group) &&
                json_object_get_boolean(group);
 }
 
@@ -212,6 +213,11 @@ static int signal_waiter(const struct kill_ctx *c, const char *id, json_object *
         return TR_EXIT_FAIL;
 }
 
+/*
+ * Signal one task's run: a waiting or queued one directly, a running one
+ * through its supervisor (its command itself when the supervisor is gone).
+ * The status for this task.
+ */
 static int kill_task(const struct kill_ctx *c, const char *id, json_object *task)
 {
         json_object *block = tr_task_block(task, c->store->schema);
@@ -251,8 +257,10 @@ static int worse(int a, int b)
         return a != TR_EXIT_OK ? a : b;
 }
 
-static int kill_all(struct kill_ctx *c, const struct tr_store_opts *so, char **ids, int nids)
+/* spec->run: opts is a struct kill_ctx. */
+static int kill_all(void *opts, const struct tr_store_opts *so, char **ids, int nids)
 {
+        struct kill_ctx *c = opts;
         struct tr_targets t;
         json_object *task;
         int r = tr_targets_open(CMD, so, ids, nids, INT_MAX, &t), status = TR_EXIT_OK;
@@ -272,6 +280,7 @@ static int kill_all(struct kill_ctx *c, const struct tr_store_opts *so, char **i
         return status;
 }
 
+/* spec->apply: opts is a struct kill_ctx. */
 static int apply_option(void *opts, int opt, const char *arg)
 {
         struct kill_ctx *c = opts;
@@ -283,29 +292,17 @@ static int apply_option(void *opts, int opt, const char *arg)
                 tr_warnx("%s: --signal: unknown signal '%s'", CMD, arg);
                 return -1;
         case 'k':
-                if (tr_parse_duration(arg, &c->kill_after_ms) == 0 &&
-                    c->kill_after_ms <= TR_CONTROL_KILL_AFTER_MAX_MS)
-                        return 0;
-                tr_warnx("%s: --kill-after: invalid duration '%s'", CMD, arg);
-                return -1;
+                return tr_duration_opt(CMD, "--kill-after", arg, TR_CONTROL_KILL_AFTER_MAX_MS,
+                                       &c->kill_after_ms);
         }
         return -1;
 }
 
-static const struct tr_cmd_spec kill_spec = {
-    .name = CMD,
-    .shortopts = "s:k:h",
-    .longopts = kill_options,
-    .usage = usage,
-    .apply = apply_option,
-    .max_args = -1,
-};
+static const struct tr_cmd_spec spec = {CMD, "s:k:h", options, usage, apply_option, kill_all, -1};
 
 int tr_cmd_kill(int argc, char **argv)
 {
         struct kill_ctx c = {.signal = SIGTERM};
-        struct tr_store_opts so;
-        int r = tr_cmd_parse(&kill_spec, argc, argv, &c, &so);
 
-        return r == TR_CMD_GO ? kill_all(&c, &so, argv + optind, argc - optind) : r;
+        return tr_cmd_main(&spec, argc, argv, &c);
 }

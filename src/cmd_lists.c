@@ -16,10 +16,8 @@
 
 #define CMD "lists"
 
-enum { OPT_JSON = TR_OPT_FIRST_FREE };
-
-static const struct option lists_options[] = {
-    {"json", no_argument, NULL, OPT_JSON},
+static const struct option options[] = {
+    {"json", no_argument, NULL, TR_OPT_JSON},
     {"help", no_argument, NULL, 'h'},
     TR_STORE_LONGOPTS,
     {NULL, 0, NULL, 0},
@@ -38,6 +36,7 @@ struct lists {
         size_t n, cap;
 };
 
+/* lists' --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun lists [--json] [options]\n"
@@ -66,6 +65,7 @@ static void set_text(char *dst, size_t n, const char *src)
         dst[len] = '\0';
 }
 
+/* A new, zeroed entry at the end of l, or NULL when out of memory. */
 static struct list_info *lists_add(struct lists *l)
 {
         if (l->n == l->cap) {
@@ -81,6 +81,7 @@ static struct list_info *lists_add(struct lists *l)
         return &l->v[l->n++];
 }
 
+/* When path last changed, in ns since the epoch; -1 if it is not there. */
 static int64_t mtime_ns(const char *path)
 {
         struct stat st;
@@ -188,6 +189,7 @@ static int by_change(const void *a, const void *b)
         return strcmp(x->name, y->name);
 }
 
+/* The last change as ISO 8601, or "-" for a list with no file yet. */
 static void changed_text(const struct list_info *li, char *buf)
 {
         struct timespec ts = {.tv_sec = (time_t)(li->changed_ns / 1000000000LL),
@@ -199,6 +201,7 @@ static void changed_text(const struct list_info *li, char *buf)
                 tr_iso8601(&ts, buf);
 }
 
+/* The lists as a table for people, the current one marked with "*". */
 static void print_table(const struct lists *l)
 {
         int w = 4;
@@ -216,6 +219,7 @@ static void print_table(const struct lists *l)
         }
 }
 
+/* The lists as one JSON array, for scripts. */
 static void print_json(const struct lists *l)
 {
         json_object *a = json_object_new_array();
@@ -241,12 +245,15 @@ static void print_json(const struct lists *l)
         json_object_put(a);
 }
 
-static int lists(int json, const struct tr_store_opts *so)
+/* spec->run: opts is the int that --json sets. */
+static int lists(void *opts, const struct tr_store_opts *so, char **args, int nargs)
 {
+        int json = *(int *)opts;
         struct lists l = {0};
         struct tr_here here;
         int r = TR_EXIT_OK;
 
+        (void)args, (void)nargs; /* none: max_args is 0 */
         if (scan_claude_lists(&l) == -1)
                 r = TR_EXIT_FAIL;
         add_personal_and_current(&l, so);
@@ -260,35 +267,14 @@ static int lists(int json, const struct tr_store_opts *so)
         else
                 print_table(&l);
         free(l.v);
-        if (fflush(stdout) == EOF || ferror(stdout)) {
-                tr_warnx("%s: write error on standard output", CMD);
-                r = TR_EXIT_FAIL;
-        }
-        return r;
+        return tr_cmd_flush(CMD) == -1 ? TR_EXIT_FAIL : r;
 }
 
-static int apply_option(void *opts, int opt, const char *arg)
-{
-        (void)arg;
-        if (opt != OPT_JSON)
-                return -1;
-        *(int *)opts = 1;
-        return 0;
-}
-
-static const struct tr_cmd_spec lists_spec = {
-    .name = CMD,
-    .shortopts = "h",
-    .longopts = lists_options,
-    .usage = usage,
-    .apply = apply_option,
-    .max_args = 0,
-};
+static const struct tr_cmd_spec spec = {CMD, "h", options, usage, tr_cmd_json_opt, lists, 0};
 
 int tr_cmd_lists(int argc, char **argv)
 {
-        struct tr_store_opts so;
-        int json = 0, r = tr_cmd_parse(&lists_spec, argc, argv, &json, &so);
+        int json = 0;
 
-        return r == TR_CMD_GO ? lists(json, &so) : r;
+        return tr_cmd_main(&spec, argc, argv, &json);
 }

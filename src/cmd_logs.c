@@ -19,13 +19,14 @@
 #include "cli.h"
 #include "cmd.h"
 #include "taskrun/atomic.h"
+#include "taskrun/path.h"
 #include "taskrun/procinfo.h"
 #include "taskrun/tail.h"
 
 #define CMD "logs"
 #define COPY_CHUNK 65536
 
-static const struct option logs_options[] = {
+static const struct option options[] = {
     {"follow", no_argument, NULL, 'f'},
     {"lines", required_argument, NULL, 'n'},
     {"help", no_argument, NULL, 'h'},
@@ -47,6 +48,7 @@ struct follow {
         int status; /* -1 until the run is over */
 };
 
+/* logs' --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun logs [-f] [-n LINES] [options] ID\n"
@@ -83,7 +85,7 @@ static int run_status(json_object *task, enum tr_schema schema)
         if (tr_json_int(block, "exit_code", &v) == 0 && v >= 0 && v < 256)
                 return (int)v;
         if (tr_json_int(block, "signal", &v) == 0 && v > 0 && v < 128)
-                return 128 + (int)v;
+                return TR_EXIT_SIGNAL + (int)v;
         return tr_task_done(task, schema, &word) == TR_DONE_OK ? TR_EXIT_OK : TR_EXIT_FAIL;
 }
 
@@ -133,6 +135,7 @@ static int copy_upto(int fd, off_t end)
         }
 }
 
+/* The rest of the log, from where fd is, to stdout. */
 static int copy_out(int fd)
 {
         return copy_upto(fd, -1);
@@ -232,6 +235,10 @@ static void check_lost(struct follow *f)
         json_object_put(task);
 }
 
+/*
+ * The log was written or closed, or the task file replaced: copy what is
+ * new, then see whether the run is over.
+ */
 static void on_inotify(struct ev_loop *loop, ev_io *w, int revents)
 {
         struct follow *f = w->data;
@@ -264,13 +271,11 @@ static void on_inotify(struct ev_loop *loop, ev_io *w, int revents)
 static int watch_task(struct follow *f)
 {
         char dir[PATH_MAX];
-        const char *slash = strrchr(f->ref->path, '/');
 
-        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - f->ref->path) : 1,
-                 slash ? f->ref->path : ".");
-        if (slash == f->ref->path)
-                snprintf(dir, sizeof dir, "/");
-        f->task_name = slash ? slash + 1 : f->ref->path;
+        if (tr_path_split(f->ref->path, dir, sizeof dir, &f->task_name) == -1) {
+                tr_warnx("%s: %s: %s", CMD, f->ref->path, strerror(ENAMETOOLONG));
+                return -1;
+        }
         f->dir_wd = inotify_add_watch(f->inotify_fd, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE);
         if (f->dir_wd == -1) {
                 tr_warnx("%s: inotify: %s", CMD, strerror(errno));
@@ -279,6 +284,7 @@ static int watch_task(struct follow *f)
         return 0;
 }
 
+/* Release what following took: the loop and the inotify descriptor. */
 static void follow_end(struct follow *f)
 {
         if (f->loop != NULL)
@@ -308,6 +314,7 @@ static int follow_start(struct follow *f, json_object *block)
         return 0;
 }
 
+/* -f: print the log as it grows until the run ends; its status (run_status), or 1. */
 static int follow(struct follow *f, json_object *block)
 {
         if (follow_start(f, block) == -1) {
@@ -352,6 +359,7 @@ static int not_started(json_object *block)
         return strcmp(state, "waiting") == 0 || strcmp(state, "queued") == 0;
 }
 
+/* The run's output: its log, else the recorded tail; with -f, followed to the end. */
 static int show_logs(struct follow *f, json_object *task, int following, int archived)
 {
         json_object *block = tr_task_block(task, f->store->schema);
@@ -382,10 +390,17 @@ static int show_logs(struct follow *f, json_object *task, int following, int arc
         return r;
 }
 
-static int logs(const struct tr_store_opts *so, long lines, int following, char **ids, int nids)
+struct logs_opts {
+        long lines; /* -n: 0 for all */
+        int following;
+};
+
+/* spec->run: opts is a struct logs_opts. */
+static int logs(void *opts, const struct tr_store_opts *so, char **ids, int nids)
 {
+        const struct logs_opts *o = opts;
         struct tr_targets t;
-        struct follow f = {.lines = lines, .log_fd = -1, .inotify_fd = -1, .log_wd = -2};
+        struct follow f = {.lines = o->lines, .log_fd = -1, .inotify_fd = -1, .log_wd = -2};
         json_object *task;
         char archive[PATH_MAX];
         int r = tr_targets_open_ex(CMD, so, ids, nids, 1, 1, &t);
@@ -396,22 +411,16 @@ static int logs(const struct tr_store_opts *so, long lines, int following, char 
         f.ref = &t.refs[0];
         if ((r = tr_cmd_read_or_archived(CMD, &t.store, &t.refs[0], &task, archive,
                                          sizeof archive)) == TR_EXIT_OK) {
-                r = show_logs(&f, task, following, archive[0] != '\0');
+                r = show_logs(&f, task, o->following, archive[0] != '\0');
                 json_object_put(task);
         }
-        if (fflush(stdout) == EOF || ferror(stdout)) {
-                tr_warnx("%s: write error on standard output", CMD);
-                r = r == TR_EXIT_OK ? TR_EXIT_FAIL : r;
-        }
+        if (tr_cmd_flush(CMD) == -1 && r == TR_EXIT_OK)
+                r = TR_EXIT_FAIL;
         tr_targets_free(&t);
         return r;
 }
 
-struct logs_opts {
-        long lines;
-        int following;
-};
-
+/* spec->apply: opts is a struct logs_opts. */
 static int apply_option(void *opts, int opt, const char *arg)
 {
         struct logs_opts *o = opts;
@@ -430,20 +439,11 @@ static int apply_option(void *opts, int opt, const char *arg)
         return 0;
 }
 
-static const struct tr_cmd_spec logs_spec = {
-    .name = CMD,
-    .shortopts = "fn:h",
-    .longopts = logs_options,
-    .usage = usage,
-    .apply = apply_option,
-    .max_args = -1,
-};
+static const struct tr_cmd_spec spec = {CMD, "fn:h", options, usage, apply_option, logs, -1};
 
 int tr_cmd_logs(int argc, char **argv)
 {
         struct logs_opts o = {0};
-        struct tr_store_opts so;
-        int r = tr_cmd_parse(&logs_spec, argc, argv, &o, &so);
 
-        return r == TR_CMD_GO ? logs(&so, o.lines, o.following, argv + optind, argc - optind) : r;
+        return tr_cmd_main(&spec, argc, argv, &o);
 }

@@ -13,11 +13,11 @@
 #include "cli.h"
 #include "cmd.h"
 #include "taskrun/procinfo.h"
-#include "taskrun/report.h"
+#include "report.h"
 
 #define CMD "reap"
 
-static const struct option reap_options[] = {
+static const struct option options[] = {
     {"dry-run", no_argument, NULL, 'n'},
     {"help", no_argument, NULL, 'h'},
     TR_STORE_LONGOPTS,
@@ -39,6 +39,7 @@ struct lost_mark {
         json_object *final; /* the task as marked, for the run archive */
 };
 
+/* reap's --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun reap [--dry-run] [options]\n"
@@ -95,6 +96,7 @@ static int mark_lost(json_object *task, void *arg, struct tr_err *e)
         return 0;
 }
 
+/* Mark one task lost under its lock (or, with --dry-run, say that it would be). */
 static void reap_lost(struct reap_ctx *c, const struct tr_task_ref *ref, const char *why)
 {
         struct lost_mark m = {.c = c};
@@ -117,6 +119,7 @@ static void reap_lost(struct reap_ctx *c, const struct tr_task_ref *ref, const c
         json_object_put(m.final);
 }
 
+/* A task whose record says running but whose process is gone is lost; others are left alone. */
 static void reap_task(struct reap_ctx *c, const struct tr_task_ref *ref, json_object *task)
 {
         json_object *block = tr_task_block(task, c->store->schema);
@@ -150,8 +153,10 @@ static void sweep_temp_files(struct reap_ctx *c, const struct tr_store *s, const
                        c->dry_run ? "would remove" : "removed", n, n == 1 ? "" : "s", s->dir);
 }
 
-static int reap(struct reap_ctx *c, const struct tr_store_opts *so)
+/* spec->run: opts is a struct reap_ctx. */
+static int reap(void *opts, const struct tr_store_opts *so, char **args, int nargs)
 {
+        struct reap_ctx *c = opts;
         struct tr_store s;
         struct tr_task_ref file_ref;
         struct tr_task_list l = {0};
@@ -159,6 +164,7 @@ static int reap(struct reap_ctx *c, const struct tr_store_opts *so)
         json_object *task;
         int r;
 
+        (void)args, (void)nargs; /* none: max_args is 0 */
         if ((r = tr_cmd_open(CMD, so, 0, &s, &file_ref)) != TR_EXIT_OK)
                 return r;
         c->store = &s;
@@ -169,7 +175,7 @@ static int reap(struct reap_ctx *c, const struct tr_store_opts *so)
                 reap_task(c, &file_ref, task);
                 json_object_put(task);
         } else if (tr_list_read(CMD, &s, &l, &e) == -1) {
-                tr_warnx("%s: %s", CMD, e.msg);
+                tr_cmd_warn(CMD, &e);
                 return TR_EXIT_FAIL;
         }
         for (size_t i = 0; i < l.n; i++)
@@ -179,6 +185,7 @@ static int reap(struct reap_ctx *c, const struct tr_store_opts *so)
         return c->status;
 }
 
+/* spec->apply: opts is a struct reap_ctx; --dry-run is the one option. */
 static int apply_option(void *opts, int opt, const char *arg)
 {
         struct reap_ctx *c = opts;
@@ -190,20 +197,11 @@ static int apply_option(void *opts, int opt, const char *arg)
         return 0;
 }
 
-static const struct tr_cmd_spec reap_spec = {
-    .name = CMD,
-    .shortopts = "nh",
-    .longopts = reap_options,
-    .usage = usage,
-    .apply = apply_option,
-    .max_args = 0,
-};
+static const struct tr_cmd_spec spec = {CMD, "nh", options, usage, apply_option, reap, 0};
 
 int tr_cmd_reap(int argc, char **argv)
 {
         struct reap_ctx c = {.status = TR_EXIT_OK};
-        struct tr_store_opts so;
-        int r = tr_cmd_parse(&reap_spec, argc, argv, &c, &so);
 
-        return r == TR_CMD_GO ? reap(&c, &so) : r;
+        return tr_cmd_main(&spec, argc, argv, &c);
 }

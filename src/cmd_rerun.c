@@ -144,11 +144,12 @@ static int build_opts(struct rerun *r, json_object *block, int argc, char **argv
         struct tr_run_opts *o = &r->o;
         const struct tr_run_opts *g = &r->given;
         json_object *options = NULL;
+        struct tr_cmd_args args;
 
         tr_run_defaults(o);
         json_object_object_get_ex(block, "options", &options);
         tr_run_opts_from_json(options, o);
-        if (tr_run_options(argc, argv, 1, usage, o) != TR_RUN_GO)
+        if (tr_run_options(CMD, usage, argc, argv, o, &args) != TR_GO)
                 return -1; /* it took them once already */
         drop_orphaned(o, g);
         if (g->summary_path != NULL)
@@ -173,14 +174,13 @@ static int build_opts(struct rerun *r, json_object *block, int argc, char **argv
         return tr_run_check(o);
 }
 
-/* Find the task and its run, and decide whether and how to run it again. */
-static int prepare(struct rerun *r, int argc, char **argv)
+/* Find the task (ids) and its run, and decide whether and how to run it again. */
+static int prepare(struct rerun *r, const struct tr_cmd_args *ids, int argc, char **argv)
 {
         json_object *block;
         const char *id, *cwd;
 
-        if (tr_targets_open(CMD, &r->given.store, argv + optind, argc - optind, 1, &r->t) !=
-            TR_EXIT_OK)
+        if (tr_targets_open(CMD, &r->given.store, ids->v, ids->n, 1, &r->t) != TR_EXIT_OK)
                 return TR_EXIT_ERROR;
         r->targets_open = 1;
         id = r->t.refs[0].id;
@@ -204,22 +204,22 @@ static int prepare(struct rerun *r, int argc, char **argv)
                 tr_warnx("%s: task %s: %s: %s", CMD, id, cwd, strerror(errno));
                 return TR_EXIT_ERROR;
         }
-        return TR_RUN_GO;
+        return TR_GO;
 }
 
 int tr_cmd_rerun(int argc, char **argv)
 {
         struct rerun r = {0};
+        struct tr_cmd_args ids;
         int status;
 
         tr_run_defaults(&r.given);
-        argv[0] = (char *)"taskrun: " CMD; /* getopt's own messages start with it */
-        status = tr_run_options(argc, argv, 1, usage, &r.given);
-        if (status == TR_RUN_GO && check_given(&r.given) == -1)
+        status = tr_run_options(CMD, usage, argc, argv, &r.given, &ids);
+        if (status == TR_GO && check_given(&r.given) == -1)
                 status = TR_EXIT_ERROR;
-        if (status == TR_RUN_GO)
-                status = prepare(&r, argc, argv);
-        if (status == TR_RUN_GO)
+        if (status == TR_GO)
+                status = prepare(&r, &ids, argc, argv);
+        if (status == TR_GO)
                 status = tr_run(&r.o);
         if (r.targets_open)
                 tr_targets_free(&r.t);

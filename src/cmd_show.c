@@ -12,15 +12,14 @@
 #define CMD "show"
 #define LINE_MAX_CHARS 1000
 
-enum { OPT_JSON = TR_OPT_FIRST_FREE };
-
-static const struct option show_options[] = {
-    {"json", no_argument, NULL, OPT_JSON},
+static const struct option options[] = {
+    {"json", no_argument, NULL, TR_OPT_JSON},
     {"help", no_argument, NULL, 'h'},
     TR_STORE_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
 
+/* show's --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun show [--json] [options] ID\n"
@@ -58,6 +57,7 @@ static void field(const char *label, const char *value)
         printf("%-12s %s\n", label, line);
 }
 
+/* An integer field of obj, if it is there. */
 static void int_field(const char *label, json_object *obj, const char *key)
 {
         char buf[32];
@@ -69,6 +69,7 @@ static void int_field(const char *label, json_object *obj, const char *key)
         }
 }
 
+/* The signal that ended the run, by number and name. */
 static void signal_field(json_object *block)
 {
         char buf[64];
@@ -121,6 +122,7 @@ static void queue_fields(json_object *block)
         field("queue:", buf);
 }
 
+/* What the record (metadata.taskrun) says about the last run. */
 static void run_fields(json_object *block)
 {
         char buf[64], *cmd = tr_task_command(block, 4096);
@@ -169,6 +171,7 @@ static void description(const char *text)
                 putchar('\n');
 }
 
+/* The task for a person: one "label: value" line per field there is. */
 static void show_human(const struct tr_store *s, const struct tr_task_ref *ref, json_object *task)
 {
         json_object *block = tr_task_block(task, s->schema);
@@ -195,8 +198,10 @@ static void mark_archived(json_object *task, enum tr_schema schema, const char *
                 json_object_object_add(block, "archive", json_object_new_string(archive));
 }
 
-static int show(const struct tr_store_opts *so, int json, char **ids, int nids)
+/* spec->run: opts is the int that --json sets. */
+static int show(void *opts, const struct tr_store_opts *so, char **ids, int nids)
 {
+        int json = *(int *)opts;
         struct tr_targets t;
         json_object *task;
         char archive[PATH_MAX];
@@ -216,31 +221,18 @@ static int show(const struct tr_store_opts *so, int json, char **ids, int nids)
                 else
                         show_human(&t.store, &t.refs[0], task);
                 json_object_put(task);
-                if (fflush(stdout) == EOF || ferror(stdout)) {
-                        tr_warnx("%s: write error on standard output", CMD);
+                if (tr_cmd_flush(CMD) == -1)
                         r = TR_EXIT_FAIL;
-                }
         }
         tr_targets_free(&t);
         return r;
 }
 
+static const struct tr_cmd_spec spec = {CMD, "h", options, usage, tr_cmd_json_opt, show, -1};
+
 int tr_cmd_show(int argc, char **argv)
 {
-        struct tr_store_opts so = {.lock_timeout_ms = -1};
-        int c, json = 0;
+        int json = 0;
 
-        optind = 1;
-        argv[0] = "taskrun: " CMD;
-        while ((c = getopt_long(argc, argv, "h", show_options, NULL)) != -1) {
-                if (c == 'h') {
-                        usage(stdout);
-                        return TR_EXIT_OK;
-                }
-                if (c == OPT_JSON)
-                        json = 1;
-                else if (c == '?' || tr_store_opt(&so, c, optarg) != 1)
-                        return tr_cmd_usage_error(CMD);
-        }
-        return show(&so, json, argv + optind, argc - optind);
+        return tr_cmd_main(&spec, argc, argv, &json);
 }

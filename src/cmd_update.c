@@ -19,7 +19,7 @@ enum {
         OPT_UNSET_META,
 };
 
-static const struct option update_options[] = {
+static const struct option options[] = {
     {"status", required_argument, NULL, OPT_STATUS},
     {"subject", required_argument, NULL, 's'},
     {"description", required_argument, NULL, OPT_DESCRIPTION},
@@ -36,9 +36,9 @@ struct update_opts {
         json_object *patch; /* the fields to change, as a TaskUpdate-style merge patch */
         json_object *meta;  /* patch's "metadata", once there is one */
         const char *status;
-        struct tr_store_opts store;
 };
 
+/* update's --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun update [options] ID\n"
@@ -65,6 +65,7 @@ static void usage(FILE *f)
               f);
 }
 
+/* The patch's "metadata" object, made on first use: only the keys given are merged. */
 static json_object *patch_meta(struct update_opts *o)
 {
         if (o->meta == NULL) {
@@ -74,11 +75,13 @@ static json_object *patch_meta(struct update_opts *o)
         return o->meta;
 }
 
+/* A top-level field of the patch, made valid UTF-8. */
 static void set_field(struct update_opts *o, const char *key, const char *value)
 {
         json_object_object_add(o->patch, key, tr_json_utf8(value));
 }
 
+/* spec->apply: opts is a struct update_opts; each field option adds to the patch. */
 static int apply_option(void *opts, int c, const char *arg)
 {
         struct update_opts *o = opts;
@@ -113,60 +116,38 @@ static int apply_option(void *opts, int c, const char *arg)
         return -1;
 }
 
-/* TR_EXIT_OK with *done set after --help; TR_EXIT_OK to go on; else the exit status. */
-static const struct tr_cmd_spec update_spec = {
-    .name = CMD,
-    .shortopts = "s:h",
-    .longopts = update_options,
-    .usage = usage,
-    .apply = apply_option,
-    .max_args = -1,
-};
-
-/* TR_CMD_GO to go on, else the exit status (TR_EXIT_OK after --help). */
-static int parse(int argc, char **argv, struct update_opts *o)
+/* spec->run: opts is a struct update_opts. */
+static int update(void *opts, const struct tr_store_opts *so, char **ids, int nids)
 {
-        int r = tr_cmd_parse(&update_spec, argc, argv, o, &o->store);
+        struct update_opts *o = opts;
+        struct tr_targets t;
+        struct tr_err e;
+        int r;
 
-        if (r != TR_CMD_GO)
-                return r;
         if (json_object_object_length(o->patch) == 0) {
                 tr_warnx("%s: nothing to change (see --help)", CMD);
                 return tr_cmd_usage_error(CMD);
         }
-        return TR_CMD_GO;
-}
-
-static int update(struct update_opts *o, char **ids, int nids)
-{
-        struct tr_targets t;
-        struct tr_err e;
-        int r = tr_targets_open(CMD, &o->store, ids, nids, 1, &t);
-
-        if (r != TR_EXIT_OK)
+        if ((r = tr_targets_open(CMD, so, ids, nids, 1, &t)) != TR_EXIT_OK)
                 return r;
         /* The store checks a changed status too; checking first gives the plain reason. */
         if (o->status != NULL && tr_status_check(&t.store, o->status, &e) == -1) {
-                tr_warnx("%s: %s", CMD, e.msg);
+                tr_cmd_warn(CMD, &e);
                 r = TR_EXIT_FAIL;
         } else if (tr_task_patch(&t.store, &t.refs[0], o->patch, &e) == -1) {
-                if (e.errnum == ENOENT && t.store.schema == TR_SCHEMA_CLAUDE)
-                        tr_warnx("%s: task %s: not found in %s", CMD, t.refs[0].id, t.store.dir);
-                else
-                        tr_warnx("%s: %s", CMD, e.msg);
-                r = TR_EXIT_FAIL;
+                r = tr_cmd_task_error(CMD, &t.store, &t.refs[0], &e);
         }
         tr_targets_free(&t);
         return r;
 }
 
+static const struct tr_cmd_spec spec = {CMD, "s:h", options, usage, apply_option, update, -1};
+
 int tr_cmd_update(int argc, char **argv)
 {
         struct update_opts o = {.patch = json_object_new_object()};
-        int r = parse(argc, argv, &o);
+        int r = tr_cmd_main(&spec, argc, argv, &o);
 
-        if (r == TR_CMD_GO)
-                r = update(&o, argv + optind, argc - optind);
         json_object_put(o.patch);
         return r;
 }

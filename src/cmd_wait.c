@@ -34,20 +34,20 @@ enum {
         OPT_TIMEOUT = TR_OPT_FIRST_FREE,
         OPT_ANY,
         OPT_WAIT_MISSING,
-        OPT_JSON,
 };
 
-static const struct option wait_options[] = {
+static const struct option options[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"any", no_argument, NULL, OPT_ANY},
     {"wait-missing", no_argument, NULL, OPT_WAIT_MISSING},
-    {"json", no_argument, NULL, OPT_JSON},
+    {"json", no_argument, NULL, TR_OPT_JSON},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     TR_STORE_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
 
+/* wait's --help; the man page says the same. */
 static void usage(FILE *f)
 {
         fputs("usage: taskrun wait [--timeout DURATION] [--any] [--json] [options] [ID...]\n"
@@ -109,6 +109,10 @@ static int status_of(const struct wait_ctx *c)
         return lost ? TR_EXIT_LOST : failed ? TR_EXIT_FAIL : TR_EXIT_OK;
 }
 
+/*
+ * The line (or JSON) for a task that is done, flushed at once: a caller may
+ * be reading as tasks end.
+ */
 static void print_outcome(const struct wait_ctx *c, const struct tr_outcome_view *v)
 {
         char line[2048];
@@ -161,7 +165,7 @@ static void task_missing(struct wait_ctx *c, struct waited *w, int first)
                 return;
         v.reason = first ? "no such task, and no record of a run" : "task file deleted";
         if (first && c->store->schema == TR_SCHEMA_CLAUDE)
-                tr_warnx("%s: task %s: not found in %s", CMD, w->ref.id, c->store->dir);
+                tr_cmd_not_found(CMD, c->store, &w->ref);
         tr_wait_done(c, w, TR_DONE_LOST, &v);
 }
 
@@ -216,7 +220,7 @@ void tr_wait_check(struct wait_ctx *c, struct waited *w, int first)
                         task_missing(c, w, first);
                 } else if (first) {
                         /* Later, a read that fails is a write in progress: the next change says. */
-                        tr_warnx("%s: %s", CMD, e.msg);
+                        tr_cmd_warn(CMD, &e);
                         c->status = TR_EXIT_FAIL;
                 }
                 return;
@@ -247,14 +251,15 @@ void tr_wait_check_all(struct wait_ctx *c, int first)
 
 void tr_wait_arm_settle(struct wait_ctx *c)
 {
-        ev_timer_stop(c->loop, &c->settle);
-        ev_timer_set(&c->settle, SETTLE_SECONDS, 0.);
-        ev_timer_start(c->loop, &c->settle);
+        ev_timer_stop(c->loop, &c->settle_w);
+        ev_timer_set(&c->settle_w, SETTLE_SECONDS, 0.);
+        ev_timer_start(c->loop, &c->settle_w);
 }
 
-static void on_task_changed(struct ev_loop *loop, ev_stat *watch, int revents)
+/* A task file changed: read it again, and re-read once more a moment later (see SETTLE_SECONDS). */
+static void on_task_changed(struct ev_loop *loop, ev_stat *task_file_w, int revents)
 {
-        struct waited *w = watch->data;
+        struct waited *w = task_file_w->data;
         struct wait_ctx *c = w->ctx;
         (void)revents;
 
@@ -265,14 +270,8 @@ static void on_task_changed(struct ev_loop *loop, ev_stat *watch, int revents)
                 tr_wait_arm_settle(c);
 }
 
-static void on_settle(struct ev_loop *loop, ev_timer *timer, int revents)
-{
-        (void)loop;
-        (void)revents;
-        tr_wait_check_all(timer->data, 0);
-}
-
-static void on_poll_pids(struct ev_loop *loop, ev_timer *timer, int revents)
+/* The settle re-read, or the slow look at live processes without pidfds: read every task. */
+static void on_recheck(struct ev_loop *loop, ev_timer *timer, int revents)
 {
         (void)loop;
         (void)revents;
@@ -297,23 +296,27 @@ static void on_timeout(struct ev_loop *loop, ev_timer *timer, int revents)
         ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * The task files, the settle re-read and --timeout; the pid timer starts
+ * only when a pidfd cannot be had.
+ */
 static void start_watchers(struct wait_ctx *c)
 {
         for (size_t i = 0; i < c->n; i++) {
                 struct waited *w = &c->tasks[i];
-                ev_stat_init(&w->watch, on_task_changed, w->ref.path, 0.);
-                w->watch.data = w;
-                ev_stat_start(c->loop, &w->watch);
+                ev_stat_init(&w->task_file_w, on_task_changed, w->ref.path, 0.);
+                w->task_file_w.data = w;
+                ev_stat_start(c->loop, &w->task_file_w);
         }
-        ev_timer_init(&c->settle, on_settle, SETTLE_SECONDS, 0.);
-        c->settle.data = c;
-        ev_timer_start(c->loop, &c->settle);
-        ev_timer_init(&c->poll_pids, on_poll_pids, POLL_PID_SECONDS, POLL_PID_SECONDS);
-        c->poll_pids.data = c;
+        ev_timer_init(&c->settle_w, on_recheck, SETTLE_SECONDS, 0.);
+        c->settle_w.data = c;
+        ev_timer_start(c->loop, &c->settle_w);
+        ev_timer_init(&c->poll_pids_w, on_recheck, POLL_PID_SECONDS, POLL_PID_SECONDS);
+        c->poll_pids_w.data = c;
         if (c->timeout_ms >= 0) {
-                ev_timer_init(&c->timeout, on_timeout, (double)c->timeout_ms / 1000., 0.);
-                c->timeout.data = c;
-                ev_timer_start(c->loop, &c->timeout);
+                ev_timer_init(&c->timeout_w, on_timeout, (double)c->timeout_ms / 1000., 0.);
+                c->timeout_w.data = c;
+                ev_timer_start(c->loop, &c->timeout_w);
         }
 }
 
@@ -323,7 +326,7 @@ static int wait_for(struct wait_ctx *c)
         start_watchers(c);
         tr_wait_check_all(c, 1);
         if (c->status == -1 && c->timeout_ms == 0)
-                on_timeout(c->loop, &c->timeout, 0);
+                on_timeout(c->loop, &c->timeout_w, 0);
         if (c->status == -1)
                 ev_run(c->loop, 0);
         for (size_t i = 0; i < c->n; i++)
@@ -331,6 +334,10 @@ static int wait_for(struct wait_ctx *c)
         return c->status == -1 ? TR_EXIT_FAIL : c->status;
 }
 
+/*
+ * Open the targets (the IDs, or every live run), wait for them, and free
+ * what was taken: the exit status.
+ */
 static int run_wait(struct wait_ctx *c, const struct tr_store_opts *so, char **ids, int nids)
 {
         struct tr_targets t;
@@ -394,8 +401,11 @@ static int64_t default_timeout_ms(void)
         return tool_ms > 40000 ? tool_ms - 20000 : tool_ms / 2;
 }
 
-static int apply_option(struct wait_ctx *c, struct tr_store_opts *so, int opt, const char *arg)
+/* spec->apply: opts is the struct wait_ctx. */
+static int apply_option(void *opts, int opt, const char *arg)
 {
+        struct wait_ctx *c = opts;
+
         switch (opt) {
         case OPT_TIMEOUT:
                 c->timeout_given = 1;
@@ -403,25 +413,34 @@ static int apply_option(struct wait_ctx *c, struct tr_store_opts *so, int opt, c
                         c->timeout_ms = -1;
                         return 0;
                 }
-                if (tr_parse_duration(arg, &c->timeout_ms) == 0)
-                        return 0;
-                tr_warnx("%s: --timeout: invalid duration '%s'", CMD, arg);
-                return -1;
+                return tr_duration_opt(CMD, "--timeout", arg, -1, &c->timeout_ms);
         case OPT_ANY:
                 c->any = 1;
                 return 0;
         case OPT_WAIT_MISSING:
                 c->wait_missing = 1;
                 return 0;
-        case OPT_JSON:
+        case TR_OPT_JSON:
                 c->json = 1;
                 return 0;
         case 'q':
                 c->quiet = 1;
                 return 0;
         }
-        return tr_store_opt(so, opt, arg) == 1 ? 0 : -1;
+        return -1;
 }
+
+/* spec->run: opts is the struct wait_ctx. */
+static int wait_main(void *opts, const struct tr_store_opts *so, char **ids, int nids)
+{
+        struct wait_ctx *c = opts;
+
+        if (!c->timeout_given)
+                c->timeout_ms = default_timeout_ms();
+        return run_wait(c, so, ids, nids);
+}
+
+static const struct tr_cmd_spec spec = {CMD, "qh", options, usage, apply_option, wait_main, -1};
 
 int tr_cmd_wait(int argc, char **argv)
 {
@@ -429,20 +448,6 @@ int tr_cmd_wait(int argc, char **argv)
                              .status = -1,
                              .recheck = tr_wait_check,
                              .arm_settle = tr_wait_arm_settle};
-        struct tr_store_opts so = {.lock_timeout_ms = -1};
-        int opt;
 
-        optind = 1;
-        argv[0] = "taskrun: " CMD;
-        while ((opt = getopt_long(argc, argv, "qh", wait_options, NULL)) != -1) {
-                if (opt == 'h') {
-                        usage(stdout);
-                        return TR_EXIT_OK;
-                }
-                if (opt == '?' || apply_option(&c, &so, opt, optarg) == -1)
-                        return tr_cmd_usage_error(CMD);
-        }
-        if (!c.timeout_given)
-                c.timeout_ms = default_timeout_ms();
-        return run_wait(&c, &so, argv + optind, argc - optind);
+        return tr_cmd_main(&spec, argc, argv, &c);
 }

@@ -22,6 +22,7 @@ struct decimal {
         int64_t scale;
 };
 
+/* isdigit(3) without the locale. */
 static bool is_digit(char c)
 {
         return c >= '0' && c <= '9';

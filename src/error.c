@@ -4,6 +4,7 @@
 
 #include "taskrun/error.h"
 
+/* The one formatter behind tr_err_set and tr_err_sys. */
 static void err_vset(struct tr_err *e, int errnum, const char *fmt, va_list ap)
 {
         e->errnum = errnum;

@@ -16,7 +16,14 @@ enum {
         TR_EXIT_ERROR = 125,     /* taskrun's own error (before the child ran, or its output) */
         TR_EXIT_NOEXEC = 126,    /* command found but not executable */
         TR_EXIT_NOENT = 127,     /* command not found */
+        TR_EXIT_SIGNAL = 128,    /* + N: signal N ended the command, as a shell says */
         TR_EXIT_TIMEOUT_KILL = 137 /* --timeout expired and SIGKILL ended it, as timeout(1) */
 };
+
+/*
+ * Not an exit status: each step that may end taskrun (parsing the options,
+ * passing a gate, ...) returns the status to leave with, or TR_GO to go on.
+ */
+#define TR_GO (-1)
 
 #endif

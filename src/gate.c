@@ -30,6 +30,7 @@ static int over(struct tr_gate *g, int status)
         return status;
 }
 
+/* A blocker failed: the task records the run as skipped, and the status says it did not run. */
 static int skipped(struct tr_gate *g)
 {
         struct tr_err e;
@@ -47,7 +48,7 @@ static int killed(struct tr_gate *g)
 
         if (tr_gate_record_end(g, "killed", g->signal, &e) == -1)
                 tr_warn_err(&e);
-        return over(g, 128 + g->signal);
+        return over(g, TR_EXIT_SIGNAL + g->signal);
 }
 
 /* Blockers first, then a slot: a run holds a slot only once it can use it. */
@@ -56,17 +57,17 @@ int tr_gate_pass(struct tr_gate *g)
         struct tr_err e;
         int r = tr_gate_after(g, &e);
 
-        if (r == 0)
+        if (r == TR_GATE_GO)
                 r = tr_gate_slots(g, &e);
         if (r == -1) {
                 tr_warn_err(&e);
                 return over(g, TR_EXIT_ERROR);
         }
-        if (r == 1)
+        if (r == TR_GATE_SKIP)
                 return skipped(g);
-        if (r == 2)
+        if (r == TR_GATE_SIGNALLED)
                 return killed(g);
-        return TR_RUN_GO;
+        return TR_GO;
 }
 
 void tr_gate_started(struct tr_gate *g)

@@ -78,7 +78,7 @@ void tr_gate_init(struct tr_gate *g, const struct tr_gate_opts *o, char *const *
 
 /*
  * --unique and --once, once g->store is open and before any task is created:
- * TR_RUN_GO when the key is ours (held in g->unique_fd), or the exit status to
+ * TR_GO when the key is ours (held in g->unique_fd), or the exit status to
  * leave with (the holder's id printed; with --attach, its status once it ended).
  */
 int tr_gate_unique(struct tr_gate *g);
@@ -91,7 +91,7 @@ void tr_gate_unique_claim(struct tr_gate *g);
 void tr_gate_unique_end(struct tr_gate *g, int status);
 
 /*
- * Wait for blockers, then for a slot. TR_RUN_GO (-1) to start the command,
+ * Wait for blockers, then for a slot. TR_GO (-1) to start the command,
  * or the exit status to leave with (the task records why).
  */
 int tr_gate_pass(struct tr_gate *g);
@@ -111,10 +111,16 @@ void tr_gate_release(struct tr_gate *g);
 void tr_gate_signals_start(struct tr_gate *g, struct ev_loop *loop);
 void tr_gate_signals_stop(struct tr_gate *g, struct ev_loop *loop);
 
-/* The blockers' wait (gate_after.c): 0 go, 1 skip (g->why says why), -1 error, 2 signalled. */
+/* What a gate's wait came to; -1 is an error (in e). */
+enum {
+        TR_GATE_GO = 0,        /* on to the next gate, or the command */
+        TR_GATE_SKIP = 1,      /* a blocker failed: the command will not run (g->why says why) */
+        TR_GATE_SIGNALLED = 2, /* a signal ended the wait (g->signal) */
+};
+/* The blockers' wait (gate_after.c): TR_GATE_GO, TR_GATE_SKIP, TR_GATE_SIGNALLED or -1. */
 int tr_gate_after(struct tr_gate *g, struct tr_err *e);
-/* The queue's wait (gate_slots.c): 0 holds a slot (and still the place in line, until
- * tr_gate_started), -1 error, 2 signalled. */
+/* The queue's wait (gate_slots.c): TR_GATE_GO holding a slot (and still the place in line,
+ * until tr_gate_started), TR_GATE_SIGNALLED or -1. */
 int tr_gate_slots(struct tr_gate *g, struct tr_err *e);
 
 /* Records (gate_record.c): waiting for ids, queued in a queue, or over before it started. */

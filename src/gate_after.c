@@ -16,11 +16,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "gate.h"
+#include "taskrun/procinfo.h"
 
 /* A second change in the same second may look like none to ev_stat: re-read once after. */
 #define SETTLE_SECONDS 1.1
@@ -35,10 +35,10 @@ struct after_ctx;
 
 struct blocker {
         struct tr_task_ref ref;
-        int from_after; /* named by --after (else from blockedBy) */
-        int settled;    /* no longer blocks */
-        ev_stat watch;
-        ev_io proc; /* pidfd of the process its record names */
+        int from_after;      /* named by --after (else from blockedBy) */
+        int settled;         /* no longer blocks */
+        ev_stat task_file_w; /* the blocker's task file changed (inotify) */
+        ev_io process_w;     /* pidfd of the process its record names: readable at its end */
         pid_t pid;
         pid_t exited;         /* a pid its pidfd said has ended (maybe a zombie nobody reaps) */
         ev_tstamp lost_since; /* 0: not judged lost */
@@ -50,24 +50,13 @@ struct after_ctx {
         struct ev_loop *loop;
         struct blocker *v;
         size_t n;
-        ev_timer settle, grace;
+        ev_timer settle_w, grace_w; /* the re-read after a change; the lost grace */
         struct tr_here here;
-        int result;          /* -1 undecided, 0 go, 1 skip */
+        int result;          /* -1 undecided, TR_GATE_GO or TR_GATE_SKIP */
         size_t last_waiting; /* blockers unsettled when the record was last written */
 };
 
-static int pidfd_open(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-        return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-        (void)pid;
-        errno = ENOSYS;
-        return -1;
-#endif
-}
-
-static void on_proc(struct ev_loop *loop, ev_io *w, int revents);
+static void on_process_end(struct ev_loop *loop, ev_io *w, int revents);
 
 /* Watch the process the blocker's record names, so that its end wakes us. */
 static void watch_process(struct after_ctx *c, struct blocker *b, pid_t pid)
@@ -77,16 +66,16 @@ static void watch_process(struct after_ctx *c, struct blocker *b, pid_t pid)
         if (b->pid == pid)
                 return;
         if (b->pid != 0) {
-                ev_io_stop(c->loop, &b->proc);
-                close(b->proc.fd);
+                ev_io_stop(c->loop, &b->process_w);
+                close(b->process_w.fd);
                 b->pid = 0;
         }
-        if ((fd = pidfd_open(pid)) == -1)
+        if ((fd = tr_pidfd_open(pid)) == -1)
                 return; /* gone already (the next judgement sees it) or no pidfd: files only */
         b->pid = pid;
-        ev_io_init(&b->proc, on_proc, fd, EV_READ);
-        b->proc.data = b;
-        ev_io_start(c->loop, &b->proc);
+        ev_io_init(&b->process_w, on_process_end, fd, EV_READ);
+        b->process_w.data = b;
+        ev_io_start(c->loop, &b->process_w);
 }
 
 /* "failed", "timed_out", ... as words after "task 3 ". */
@@ -103,10 +92,11 @@ static const char *ended_how(const char *word)
         return word;
 }
 
+/* The run will not start: g->why says which blocker and how it ended. */
 static void skip(struct after_ctx *c, const char *fmt, const char *id, const char *how)
 {
         snprintf(c->g->why, sizeof c->g->why, fmt, id, how);
-        c->result = 1;
+        c->result = TR_GATE_SKIP;
 }
 
 /* A blocker that is waiting for us: neither would ever start. */
@@ -147,9 +137,9 @@ static void judge_live(struct after_ctx *c, struct blocker *b, json_object *bloc
         }
         if (b->lost_since == 0) {
                 b->lost_since = ev_now(c->loop);
-                ev_timer_stop(c->loop, &c->grace);
-                ev_timer_set(&c->grace, LOST_GRACE_SECONDS, 0.);
-                ev_timer_start(c->loop, &c->grace);
+                ev_timer_stop(c->loop, &c->grace_w);
+                ev_timer_set(&c->grace_w, LOST_GRACE_SECONDS, 0.);
+                ev_timer_start(c->loop, &c->grace_w);
         } else if (ev_now(c->loop) - b->lost_since >= LOST_GRACE_SECONDS - 0.01) {
                 if (c->g->o->after_done)
                         b->settled = 1;
@@ -158,6 +148,7 @@ static void judge_live(struct after_ctx *c, struct blocker *b, json_object *bloc
         }
 }
 
+/* Read one blocker and decide whether it still blocks, has settled, or makes the run skip. */
 static void judge(struct after_ctx *c, struct blocker *b)
 {
         const char *word = NULL;
@@ -211,6 +202,7 @@ static void record_waiting(struct after_ctx *c, size_t unsettled)
         tr_gate_ready(c->g); /* --detach: the parent may print the id and go */
 }
 
+/* Judge every blocker: go once none blocks, stop at the first that makes the run skip. */
 static void judge_all(struct after_ctx *c)
 {
         size_t unsettled = 0;
@@ -220,26 +212,28 @@ static void judge_all(struct after_ctx *c)
                 unsettled += !c->v[i].settled;
         }
         if (c->result == -1 && unsettled == 0)
-                c->result = 0;
+                c->result = TR_GATE_GO;
         if (c->result == -1)
                 record_waiting(c, unsettled);
         if (c->result != -1)
                 ev_break(c->loop, EVBREAK_ALL);
 }
 
-static void on_change(struct ev_loop *loop, ev_stat *w, int revents)
+/* A blocker's task file changed: judge again, and once more after SETTLE_SECONDS. */
+static void on_task_file(struct ev_loop *loop, ev_stat *w, int revents)
 {
         struct blocker *b = w->data;
         struct after_ctx *c = b->ctx;
         (void)revents;
 
         judge_all(c);
-        ev_timer_stop(loop, &c->settle);
-        ev_timer_set(&c->settle, SETTLE_SECONDS, 0.);
-        ev_timer_start(loop, &c->settle);
+        ev_timer_stop(loop, &c->settle_w);
+        ev_timer_set(&c->settle_w, SETTLE_SECONDS, 0.);
+        ev_timer_start(loop, &c->settle_w);
 }
 
-static void on_proc(struct ev_loop *loop, ev_io *w, int revents)
+/* A blocker's process ended: its record says how, or it is lost (after the grace). */
+static void on_process_end(struct ev_loop *loop, ev_io *w, int revents)
 {
         struct blocker *b = w->data;
         (void)revents;
@@ -251,7 +245,8 @@ static void on_proc(struct ev_loop *loop, ev_io *w, int revents)
         judge_all(b->ctx);
 }
 
-static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+/* The settle re-read or the lost grace is due: judge every blocker again. */
+static void on_recheck(struct ev_loop *loop, ev_timer *w, int revents)
 {
         (void)loop;
         (void)revents;
@@ -302,6 +297,7 @@ static json_object *read_blocked_by(struct tr_gate *g)
         return ids;
 }
 
+/* The blockers: --after IDs, then the task's own blockedBy. */
 static int collect(struct after_ctx *c, struct tr_err *e)
 {
         json_object *blocked_by = read_blocked_by(c->g);
@@ -328,25 +324,25 @@ static int collect(struct after_ctx *c, struct tr_err *e)
 static void wait_blockers(struct after_ctx *c)
 {
         for (size_t i = 0; i < c->n; i++) {
-                ev_stat_init(&c->v[i].watch, on_change, c->v[i].ref.path, 0.);
-                c->v[i].watch.data = &c->v[i];
-                ev_stat_start(c->loop, &c->v[i].watch);
+                ev_stat_init(&c->v[i].task_file_w, on_task_file, c->v[i].ref.path, 0.);
+                c->v[i].task_file_w.data = &c->v[i];
+                ev_stat_start(c->loop, &c->v[i].task_file_w);
         }
-        ev_timer_init(&c->settle, on_timer, SETTLE_SECONDS, 0.);
-        ev_timer_init(&c->grace, on_timer, LOST_GRACE_SECONDS, 0.);
-        c->settle.data = c->grace.data = c;
+        ev_timer_init(&c->settle_w, on_recheck, SETTLE_SECONDS, 0.);
+        ev_timer_init(&c->grace_w, on_recheck, LOST_GRACE_SECONDS, 0.);
+        c->settle_w.data = c->grace_w.data = c;
         tr_gate_signals_start(c->g, c->loop);
         judge_all(c);
         if (c->result == -1)
                 ev_run(c->loop, 0);
         tr_gate_signals_stop(c->g, c->loop);
-        ev_timer_stop(c->loop, &c->settle);
-        ev_timer_stop(c->loop, &c->grace);
+        ev_timer_stop(c->loop, &c->settle_w);
+        ev_timer_stop(c->loop, &c->grace_w);
         for (size_t i = 0; i < c->n; i++) {
-                ev_stat_stop(c->loop, &c->v[i].watch);
+                ev_stat_stop(c->loop, &c->v[i].task_file_w);
                 if (c->v[i].pid != 0) {
-                        ev_io_stop(c->loop, &c->v[i].proc);
-                        close(c->v[i].proc.fd);
+                        ev_io_stop(c->loop, &c->v[i].process_w);
+                        close(c->v[i].process_w.fd);
                 }
         }
 }
@@ -361,13 +357,13 @@ int tr_gate_after(struct tr_gate *g, struct tr_err *e)
         }
         if (c.n == 0) {
                 free(c.v);
-                return 0;
+                return TR_GATE_GO;
         }
         tr_here_init(&c.here);
         c.loop = ev_default_loop(EVFLAG_AUTO);
         wait_blockers(&c);
         free(c.v);
-        return g->signal != 0 ? 2 : c.result;
+        return g->signal != 0 ? TR_GATE_SIGNALLED : c.result;
 }
 
 int tr_gate_after_check(const struct tr_gate_opts *o, const struct tr_store_opts *so,

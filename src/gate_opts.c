@@ -37,6 +37,7 @@ static int add_after(struct tr_gate_opts *o, const char *arg)
         return 0;
 }
 
+/* --slots N: 1 to TR_QUEUE_SLOTS_MAX. 0, or -1 after saying why. */
 static int parse_slots(const char *arg, int *out)
 {
         char *end;
@@ -70,7 +71,7 @@ int tr_gate_opt(struct tr_gate_opts *o, int opt, const char *arg)
                 return parse_slots(arg, &o->slots) == 0 ? 1 : -1;
         case TR_OPT_QUEUE:
                 if (tr_id_validate("--queue", arg, &e) == -1) {
-                        tr_warnx("%s", e.msg);
+                        tr_warn_err(&e);
                         return -1;
                 }
                 o->queue = arg;

@@ -11,7 +11,8 @@
 #include "cmd.h"
 #include "gate.h"
 #include "taskrun/procinfo.h"
-#include "taskrun/report.h"
+#include "report.h"
+#include "taskrun/signame.h"
 #include "taskrun/utf8.h"
 
 struct gate_record {
@@ -79,6 +80,7 @@ static void set_waiter(json_object *b, char *const *argv)
         json_object_object_add(b, "since", json_object_new_string(now));
 }
 
+/* tr_mutate_fn: the record of a run that has not started (waiting, queued, skipped or killed). */
 static int record_before(json_object *task, void *arg, struct tr_err *e)
 {
         struct gate_record *r = arg;
@@ -120,6 +122,7 @@ static int record_before(json_object *task, void *arg, struct tr_err *e)
         return 0;
 }
 
+/* Write it into the task, if the run keeps one. */
 static int write_record(struct gate_record *r, struct tr_err *e)
 {
         if (r->g->ref == NULL)
@@ -171,9 +174,11 @@ int tr_gate_record_end(struct tr_gate *g, const char *state, int sig, struct tr_
 
         if (strcmp(state, "skipped") == 0)
                 snprintf(outcome, sizeof outcome, "skipped, did not run: %s", g->why);
-        else
-                snprintf(outcome, sizeof outcome, "killed by SIG%s before it started",
-                         sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+        else {
+                char name[32];
+                tr_signal_name(sig, name, sizeof name);
+                snprintf(outcome, sizeof outcome, "killed by %s before it started", name);
+        }
         r.outcome = outcome;
         return write_record(&r, e);
 }

@@ -5,6 +5,7 @@
 
 #include "gate.h"
 
+/* TERM, INT or HUP while waiting: the wait ends, and the run is recorded as killed. */
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
         struct tr_gate *g = w->data;

@@ -15,8 +15,8 @@
 struct slots_ctx {
         struct tr_gate *g;
         struct ev_loop *loop;
-        ev_io watch[TR_QUEUE_SLOTS_MAX]; /* the run ahead, or the busy slots */
-        int n_watch;
+        ev_io holder_w[TR_QUEUE_SLOTS_MAX]; /* the run ahead, or the busy slots: gone */
+        int n_holders;
         int recorded; /* the queued record is written */
         int first;    /* first in line: only the slots matter now */
 };
@@ -32,7 +32,7 @@ static void on_gone(struct ev_loop *loop, ev_io *w, int revents)
 /* Sleep on fd until its reader is gone (libev reports POLLERR as readable). */
 static void watch(struct slots_ctx *c, int fd)
 {
-        ev_io *w = &c->watch[c->n_watch++];
+        ev_io *w = &c->holder_w[c->n_holders++];
 
         ev_io_init(w, on_gone, fd, EV_READ);
         ev_io_start(c->loop, w);
@@ -41,9 +41,9 @@ static void watch(struct slots_ctx *c, int fd)
 /* Woken: stop every watcher before looking again. */
 static void unwatch(struct slots_ctx *c)
 {
-        for (int i = 0; i < c->n_watch; i++)
-                ev_io_stop(c->loop, &c->watch[i]);
-        c->n_watch = 0;
+        for (int i = 0; i < c->n_holders; i++)
+                ev_io_stop(c->loop, &c->holder_w[i]);
+        c->n_holders = 0;
 }
 
 /* The queue's key and the name the record shows: --queue NAME, else the list. */
@@ -121,7 +121,7 @@ int tr_gate_slots(struct tr_gate *g, struct tr_err *e)
         int r;
 
         if (g->o->slots == 0)
-                return 0;
+                return TR_GATE_GO;
         if (queue_names(g, key, sizeof key, &label) == -1)
                 return tr_err_set(e, ENAMETOOLONG, "--queue: name too long");
         if (tr_queue_open(&g->queue, key, g->o->slots, e) == -1 ||
@@ -136,6 +136,6 @@ int tr_gate_slots(struct tr_gate *g, struct tr_err *e)
         if (g->signal != 0 || r != 0)
                 tr_queue_leave(&g->queue); /* a slot taken stays ours */
         if (g->signal != 0)
-                return 2;
-        return r == 0 ? 0 : -1;
+                return TR_GATE_SIGNALLED;
+        return r == 0 ? TR_GATE_GO : -1;
 }

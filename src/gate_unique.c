@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -147,40 +146,27 @@ static int read_holder(int fd, struct holder *h)
 /* The holder's process is still the one that wrote the file (not a zombie, not a reused pid). */
 static int holder_alive(const struct holder *h)
 {
-        struct tr_proc_stat st;
-
-        return h->pid > 0 && tr_proc_stat(h->pid, &st) == 0 && st.state != 'Z' && st.state != 'X' &&
-               (h->ticks == 0 || st.start_ticks == h->ticks);
+        return h->pid > 0 && tr_proc_is_running(h->pid, h->ticks);
 }
 
-/* A descriptor that turns readable when pid ends: how --attach sleeps. */
-static int pidfd_open_(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-        return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-        (void)pid;
-        errno = ENOSYS;
-        return -1;
-#endif
-}
-
-/* Any of sleep_on's watchers: stop sleeping and look again. */
-static void on_wake(struct ev_loop *loop, ev_io *w, int revents)
+/* The holder's process ended (its pidfd is readable): look again. */
+static void on_holder_end(struct ev_loop *loop, ev_io *w, int revents)
 {
         (void)w;
         (void)revents;
         ev_break(loop, EVBREAK_ALL);
 }
 
-static void on_stat(struct ev_loop *loop, ev_stat *w, int revents)
+/* The key file changed: look again. */
+static void on_key_file(struct ev_loop *loop, ev_stat *w, int revents)
 {
         (void)w;
         (void)revents;
         ev_break(loop, EVBREAK_ALL);
 }
 
-static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+/* Time to look again: no pidfd for the holder, or a holder that has not said who it is yet. */
+static void on_recheck(struct ev_loop *loop, ev_timer *w, int revents)
 {
         (void)w;
         (void)revents;
@@ -195,35 +181,35 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 static int sleep_on(struct tr_gate *g, const char *path, pid_t pid, double recheck)
 {
         struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
-        ev_stat file;
-        ev_io proc;
-        ev_timer again;
+        ev_stat key_file_w; /* the key file changed (inotify) */
+        ev_io holder_w;     /* the holder's pidfd: readable at its end */
+        ev_timer recheck_w;
         int fd = -1;
 
-        if (pid > 0 && (fd = pidfd_open_(pid)) == -1) {
+        if (pid > 0 && (fd = tr_pidfd_open(pid)) == -1) {
                 if (errno == ESRCH)
                         return 0;              /* gone already: look again */
                 recheck = ATTACH_POLL_SECONDS; /* no pidfds: look at it now and then */
         }
-        ev_stat_init(&file, on_stat, path, 0.);
-        ev_stat_start(loop, &file);
-        ev_timer_init(&again, on_timer, recheck, 0.);
+        ev_stat_init(&key_file_w, on_key_file, path, 0.);
+        ev_stat_start(loop, &key_file_w);
+        ev_timer_init(&recheck_w, on_recheck, recheck, 0.);
         if (recheck > 0)
-                ev_timer_start(loop, &again);
+                ev_timer_start(loop, &recheck_w);
         if (fd != -1) {
-                ev_io_init(&proc, on_wake, fd, EV_READ);
-                ev_io_start(loop, &proc);
+                ev_io_init(&holder_w, on_holder_end, fd, EV_READ);
+                ev_io_start(loop, &holder_w);
         }
         tr_gate_signals_start(g, loop);
         ev_run(loop, 0);
         tr_gate_signals_stop(g, loop);
         if (fd != -1) {
-                ev_io_stop(loop, &proc);
+                ev_io_stop(loop, &holder_w);
                 close(fd);
         }
-        ev_timer_stop(loop, &again);
-        ev_stat_stop(loop, &file);
-        return g->signal != 0 ? 128 + g->signal : 0;
+        ev_timer_stop(loop, &recheck_w);
+        ev_stat_stop(loop, &key_file_w);
+        return g->signal != 0 ? TR_EXIT_SIGNAL + g->signal : 0;
 }
 
 /* The status a run's record stands for, as that run exited (or 3 if it was lost). */
@@ -251,8 +237,9 @@ static int status_of_record(struct tr_gate *g, const char *id)
         else if (strcmp(state, "timed_out") == 0)
                 status = TR_EXIT_TIMEOUT;
         else if (strcmp(state, "killed") == 0)
-                status = 128 + (tr_json_int(block, "signal", &v) == 0 && v > 0 && v < 64 ? (int)v
-                                                                                         : SIGTERM);
+                status =
+                    TR_EXIT_SIGNAL +
+                    (tr_json_int(block, "signal", &v) == 0 && v > 0 && v < 64 ? (int)v : SIGTERM);
         else if (strcmp(state, "skipped") == 0)
                 status = TR_EXIT_SKIPPED;
         json_object_put(task);
@@ -328,7 +315,7 @@ int tr_gate_unique(struct tr_gate *g)
         int fd, r;
 
         if (g->o->unique == NULL && !g->o->once)
-                return TR_RUN_GO;
+                return TR_GO;
         if (key_path(g, path, sizeof path, &e) == -1) {
                 tr_warn_err(&e);
                 return TR_EXIT_ERROR;
@@ -340,7 +327,7 @@ int tr_gate_unique(struct tr_gate *g)
         if (flock(fd, LOCK_EX | LOCK_NB) == 0 || (r = held(g, fd, path)) == 1) {
                 g->unique_fd = fd;
                 write_claim(g, 0, -1); /* who holds it, until the task is known */
-                return TR_RUN_GO;
+                return TR_GO;
         }
         close(fd);
         return r;

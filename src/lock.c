@@ -24,6 +24,7 @@
 #include "taskrun/path.h"
 #include "taskrun/procinfo.h"
 
+/* Sleep the whole ms, even when signals arrive. */
 static void sleep_ms(long ms)
 {
         struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -56,6 +57,7 @@ long tr_lock_age_ms(const char *lockdir)
         return ms < 0 ? 0 : (long)ms;
 }
 
+/* The directory holding file, opened for flock(2): -1 with errno. */
 static int open_parent_dir(const char *file)
 {
         char dir[PATH_MAX];
@@ -68,6 +70,7 @@ static int open_parent_dir(const char *file)
         return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
+/* flock(2) fd, retrying with backoff until deadline: a blocking flock could not give up in time. */
 static int flock_until(int fd, int64_t deadline)
 {
         long backoff = 0;
@@ -106,6 +109,7 @@ static int try_mkdir_lock(const char *path)
         return errno == EEXIST ? 1 : -1;
 }
 
+/* Block every catchable signal, the old mask into saved. */
 static void block_signals(sigset_t *saved)
 {
         sigset_t all;

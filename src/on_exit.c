@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exit.h"
 #include "taskrun/atomic.h"
 #include "taskrun/procinfo.h"
 #include "on_exit.h"
@@ -85,13 +85,13 @@ static void exec_hook(const struct tr_on_exit *h, int in, char **envp)
 
         setpgid(0, 0);
         if (dup2(in, STDIN_FILENO) == -1)
-                _exit(126);
+                _exit(TR_EXIT_NOEXEC);
         for (int sig = 1; sig < NSIG; sig++)
                 if (sigismember(&h->defaults, sig) == 1)
                         signal(sig, SIG_DFL);
         sigprocmask(SIG_SETMASK, &h->mask, NULL);
         execve("/bin/sh", argv, envp);
-        _exit(127);
+        _exit(TR_EXIT_NOENT);
 }
 
 /* 1 when pid has ended (*ws set), 0 at the deadline, -1 if it cannot be waited for. */
@@ -126,9 +126,13 @@ static int stop_hook(pid_t pid, int pidfd, int *ws)
         return wait_until(pid, pidfd, INT64_MAX, ws);
 }
 
+/*
+ * Wait for the hook at most its timeout, then end its group; 0, or -1 with
+ * why (timed out, signal, status).
+ */
 static int wait_hook(const struct tr_on_exit *h, pid_t pid, struct tr_err *e)
 {
-        int pidfd = (int)pidfd_open(pid, 0);
+        int pidfd = tr_pidfd_open(pid);
         int ws = 0, r = wait_until(pid, pidfd, tr_monotonic_ms() + h->timeout_ms, &ws);
         int timed_out = r == 0;
         char took[32];

@@ -4,8 +4,13 @@
 
 #include "exit.h"
 #include "opts.h"
-#include "taskrun/procinfo.h"
+#include "taskrun/duration.h"
 #include "warn.h"
+
+void tr_store_opts_defaults(struct tr_store_opts *o)
+{
+        *o = (struct tr_store_opts){.lock_timeout_ms = -1};
+}
 
 int tr_store_opt(struct tr_store_opts *o, int opt, const char *arg)
 {
@@ -25,14 +30,20 @@ int tr_store_opt(struct tr_store_opts *o, int opt, const char *arg)
                 o->follow_symlinks = 1;
                 return 1;
         case TR_OPT_LOCK_TIMEOUT:
-                if (tr_parse_duration(arg, &ms) == -1 || ms > 24 * 3600 * 1000) {
-                        tr_warnx("--lock-timeout: invalid duration '%s'", arg);
+                if (tr_duration_opt(NULL, "--lock-timeout", arg, 24 * 3600 * 1000, &ms) == -1)
                         return -1;
-                }
                 o->lock_timeout_ms = (int)ms;
                 return 1;
         }
         return 0;
+}
+
+int tr_duration_opt(const char *cmd, const char *opt, const char *arg, int64_t max_ms, int64_t *ms)
+{
+        if (tr_parse_duration(arg, ms) == 0 && (max_ms < 0 || *ms <= max_ms))
+                return 0;
+        tr_warnx("%s%s%s: invalid duration '%s'", cmd ? cmd : "", cmd ? ": " : "", opt, arg);
+        return -1;
 }
 
 int tr_cmd_usage_error(const char *cmd)
@@ -42,32 +53,63 @@ int tr_cmd_usage_error(const char *cmd)
 }
 
 int tr_cmd_parse(const struct tr_cmd_spec *spec, int argc, char **argv, void *opts,
-                 struct tr_store_opts *store)
+                 struct tr_store_opts *store, struct tr_cmd_args *args)
 {
         static char prog[64]; /* argv[0] points here after we return */
-        int c, r;
+        int c, r, options_end = 1;
 
-        *store = (struct tr_store_opts){.lock_timeout_ms = -1};
-        optind = 1;
+        /* 0, not 1: getopt starts afresh, also on an argv it has scanned before. */
+        optind = 0;
         /* getopt's own messages start with argv[0]: make them say "taskrun: CMD:". */
-        snprintf(prog, sizeof prog, "taskrun: %s", spec->name);
+        snprintf(prog, sizeof prog, "taskrun%s%s", spec->name ? ": " : "",
+                 spec->name ? spec->name : "");
         argv[0] = prog;
         while ((c = getopt_long(argc, argv, spec->shortopts, spec->longopts, NULL)) != -1) {
                 if (c == 'h') {
                         spec->usage(stdout);
                         return TR_EXIT_OK;
                 }
+                if (c == 'V') {
+                        printf("taskrun %s\n", TASKRUN_VERSION);
+                        return TR_EXIT_OK;
+                }
                 if (c == '?')
-                        return tr_cmd_usage_error(spec->name);
+                        return TR_EXIT_USAGE;
                 r = tr_store_opt(store, c, optarg);
                 if (r == 0)
                         r = spec->apply(opts, c, optarg) == 0 ? 1 : -1;
                 if (r == -1)
-                        return tr_cmd_usage_error(spec->name);
+                        return TR_EXIT_USAGE;
+                options_end = optind;
         }
         if (spec->max_args >= 0 && argc - optind > spec->max_args) {
                 tr_warnx("%s: unexpected argument '%s'", spec->name, argv[optind + spec->max_args]);
-                return tr_cmd_usage_error(spec->name);
+                return TR_EXIT_USAGE;
         }
-        return TR_CMD_GO;
+        args->v = argv + optind;
+        args->n = argc - optind;
+        args->after_dashdash = optind != options_end; /* getopt stepped over a "--" */
+        return TR_GO;
+}
+
+int tr_cmd_main(const struct tr_cmd_spec *spec, int argc, char **argv, void *opts)
+{
+        struct tr_store_opts store;
+        struct tr_cmd_args args;
+        int r;
+
+        tr_store_opts_defaults(&store);
+        r = tr_cmd_parse(spec, argc, argv, opts, &store, &args);
+        if (r == TR_EXIT_USAGE)
+                return tr_cmd_usage_error(spec->name);
+        return r == TR_GO ? spec->run(opts, &store, args.v, args.n) : r;
+}
+
+int tr_cmd_json_opt(void *opts, int opt, const char *arg)
+{
+        (void)arg;
+        if (opt != TR_OPT_JSON)
+                return -1;
+        *(int *)opts = 1;
+        return 0;
 }

@@ -13,9 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exit.h"
 #include "ping.h"
 #include "taskrun/clock.h"
 #include "taskrun/fdio.h"
+#include "taskrun/path.h"
 #include "taskrun/utf8.h"
 
 #ifndef TASKRUN_LIBEXECDIR
@@ -60,18 +62,16 @@ static int try_helper(char *buf, size_t n, const char *dir, const char *rel)
  * or where it was installed. */
 static int find_helper(char *buf, size_t n)
 {
-        char self[PATH_MAX];
+        char self[PATH_MAX], dir[PATH_MAX];
         ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-        char *slash;
+        const char *base;
 
         if (len > 0) {
                 self[len] = '\0';
-                if ((slash = strrchr(self, '/')) != NULL) {
-                        *slash = '\0';
-                        if (try_helper(buf, n, self, "") == 0 ||
-                            try_helper(buf, n, self, "/../libexec/taskrun") == 0)
-                                return 0;
-                }
+                if (tr_path_split(self, dir, sizeof dir, &base) == 0 &&
+                    (try_helper(buf, n, dir, "") == 0 ||
+                     try_helper(buf, n, dir, "/../libexec/taskrun") == 0))
+                        return 0;
         }
         return try_helper(buf, n, TASKRUN_LIBEXECDIR, "");
 }
@@ -103,7 +103,7 @@ static void exec_helper(const struct tr_ping *p, int in, int out)
         sigprocmask(SIG_SETMASK, &none, NULL);
         execl(p->helper, HELPER, p->url, p->rid, (char *)NULL);
         dprintf(STDOUT_FILENO, "start --ping: %s: %s\n", p->helper, strerror(errno));
-        _exit(127);
+        _exit(TR_EXIT_NOENT);
 }
 
 /*
@@ -126,7 +126,7 @@ static pid_t spawn_detached(const struct tr_ping *p, int in, int out)
                         exec_helper(p, in, out);
                 if (helper == -1)
                         dprintf(out, "start --ping: fork: %s\n", strerror(errno));
-                _exit(0);
+                _exit(TR_EXIT_OK);
         }
         if (subreaper)
                 prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "taskrun/procinfo.h"
@@ -133,4 +134,23 @@ int tr_proc_start_ticks(pid_t pid, unsigned long long *ticks)
                 return -1;
         *ticks = st.start_ticks;
         return 0;
+}
+
+int tr_proc_is_running(pid_t pid, unsigned long long ticks)
+{
+        struct tr_proc_stat st;
+
+        return tr_proc_stat(pid, &st) == 0 && (ticks == 0 || st.start_ticks == ticks) &&
+               st.state != 'Z' && st.state != 'X';
+}
+
+int tr_pidfd_open(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+        return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+        (void)pid;
+        errno = ENOSYS;
+        return -1;
+#endif
 }

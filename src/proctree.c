@@ -43,6 +43,7 @@ static pid_t read_ppid(const char *pid_name)
         return state == 'Z' || state == 'X' ? -1 : (pid_t)ppid;
 }
 
+/* Add a pid and its parent to ps, growing it. 0, or -1 when out of memory. */
 static int push(struct procs *ps, pid_t pid, pid_t ppid)
 {
         if (ps->n == ps->cap) {
@@ -57,6 +58,7 @@ static int push(struct procs *ps, pid_t pid, pid_t ppid)
         return 0;
 }
 
+/* Every process in /proc with its parent: a snapshot. 0, or -1 with errno. */
 static int read_all(struct procs *ps)
 {
         DIR *d = opendir("/proc");

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "taskrun/argv.h"
-#include "taskrun/report.h"
+#include "report.h"
 #include "taskrun/signame.h"
 #include "taskrun/utf8.h"
 
@@ -74,6 +74,7 @@ static void set_str(json_object *o, const char *key, const char *val)
         json_object_object_add(o, key, val ? tr_json_utf8(val) : NULL);
 }
 
+/* An integer field of o. */
 static void set_int(json_object *o, const char *key, int64_t val)
 {
         json_object_object_add(o, key, json_object_new_int64(val));
@@ -111,6 +112,7 @@ static void clear_result(json_object *block)
                 json_object_object_del(block, keys[i]);
 }
 
+/* activeForm while the command runs: "Running make -j8", as Claude Code shows it in its spinner. */
 static void running_form(char *const *argv, char *buf, size_t n)
 {
         char *cmd = tr_argv_join(argv, 120);
@@ -280,6 +282,10 @@ int tr_report_heartbeat(json_object *task, void *arg, struct tr_err *e)
         return 0;
 }
 
+/*
+ * The task's status once the run has ended: a failed Claude task stays
+ * in_progress (or pending), never "failed".
+ */
 static const char *end_status(const struct tr_report *r, int ok)
 {
         if (ok)

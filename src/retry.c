@@ -9,6 +9,7 @@
 
 #include <ev.h>
 
+#include "exit.h"
 #include "retry.h"
 
 /* What a user (or the system) sends to ask a process to end: never a reason to retry. */
@@ -63,7 +64,8 @@ int tr_retry_wanted(const struct tr_retry_opts *o, const struct tr_outcome *out,
         /* Ctrl-C in the foreground reaches the command, not us: its death by SIGINT says so. */
         if (out->signal != 0 && is_ending(out->signal))
                 return 0;
-        return !o->on_given || tr_retry_on_has(o, out->signal ? 128 + out->signal : out->exit_code);
+        return !o->on_given ||
+               tr_retry_on_has(o, out->signal ? TR_EXIT_SIGNAL + out->signal : out->exit_code);
 }
 
 int64_t tr_retry_delay(const struct tr_retry_opts *o, int attempt, uint32_t rnd)

@@ -38,6 +38,7 @@ static int is_usage_error(int errnum)
                errnum == ENOTDIR || errnum == EFBIG;
 }
 
+/* The task --task names (or --file) must be there: reading it says so, and why not. */
 static int select_existing(struct run_ctx *c, struct tr_err *e)
 {
         json_object *task;
@@ -52,6 +53,7 @@ static int select_existing(struct run_ctx *c, struct tr_err *e)
         return 0;
 }
 
+/* Open the store the options name, making a missing list, and say when a named list is new. */
 static int open_list(struct run_ctx *c, struct tr_err *e)
 {
         if (tr_store_open(&c->store, &c->o->store, 1, &c->ref, e) == -1)
@@ -60,6 +62,7 @@ static int open_list(struct run_ctx *c, struct tr_err *e)
         return 0;
 }
 
+/* The task the run keeps: --task (made with --create), --file, or a new one of the list. */
 static int select_task(struct run_ctx *c, struct tr_err *e)
 {
         const struct tr_run_opts *o = c->o;
@@ -79,6 +82,7 @@ static int select_task(struct run_ctx *c, struct tr_err *e)
         return tr_run_new_task(c, e);
 }
 
+/* The command has started: record its pid and start time, and leave the --slots line. */
 static void on_start(void *ctx, const struct tr_child *child)
 {
         struct run_ctx *c = ctx;
@@ -89,6 +93,10 @@ static void on_start(void *ctx, const struct tr_child *child)
         tr_run_emit_start(c);
 }
 
+/*
+ * Write the running record once, a moment after the start, so a quick
+ * command writes its task once.
+ */
 static void on_running(void *ctx)
 {
         struct run_ctx *c = ctx;
@@ -103,6 +111,7 @@ static void on_running(void *ctx)
         }
 }
 
+/* Progress into the task: output so far and the last line, at most every --heartbeat. */
 static void on_heartbeat(void *ctx, const struct tr_tail *tail)
 {
         struct run_ctx *c = ctx;
@@ -119,6 +128,7 @@ static void on_heartbeat(void *ctx, const struct tr_tail *tail)
         free(last);
 }
 
+/* The command was stopped by a signal: the record says stopped until it continues. */
 static void on_stopped(void *ctx, int sig)
 {
         struct run_ctx *c = ctx;
@@ -129,6 +139,7 @@ static void on_stopped(void *ctx, int sig)
         tr_run_emit_stop(c, sig);
 }
 
+/* The command continues: the record says running again. */
 static void on_continued(void *ctx)
 {
         struct run_ctx *c = ctx;
@@ -170,6 +181,7 @@ static void replay_output(const struct run_ctx *c, const struct tr_tail *tail)
         }
 }
 
+/* The state a run ended in; a `taskrun kill` counts as killed whatever the command made of it. */
 static enum tr_state end_state(const struct tr_outcome *out)
 {
         if (out->exec_errno == 0 && out->kill_signal != 0)
@@ -282,6 +294,7 @@ static void prepare_signals(struct tr_spawn_opts *sp)
         }
 }
 
+/* The facts of the run that go into its record: command, directory, host, boot, supervisor. */
 static void fill_info(struct run_ctx *c)
 {
         struct tr_run_info *in = &c->info;
@@ -467,7 +480,7 @@ static int gate_and_supervise(struct run_ctx *c)
         g->options = c->info.options;
         tr_gate_unique_claim(g);
         status = tr_gate_pass(g);
-        if (status == TR_RUN_GO)
+        if (status == TR_GO)
                 status = supervise(c);
         tr_gate_unique_end(g, status);
         tr_gate_release(g);
@@ -485,7 +498,7 @@ static int open_and_select(struct run_ctx *c)
                 tr_warn_err(&e);
                 return TR_EXIT_ERROR;
         }
-        if ((status = tr_gate_unique(&c->gate)) != TR_RUN_GO)
+        if ((status = tr_gate_unique(&c->gate)) != TR_GO)
                 return status;
         if (opened == -1 || select_task(c, &e) == -1) {
                 tr_warn_err(&e);
@@ -494,7 +507,7 @@ static int open_and_select(struct run_ctx *c)
                 tr_warnx("running the command without a task file");
                 c->tracked = 0;
         }
-        return TR_RUN_GO;
+        return TR_GO;
 }
 
 int tr_run(const struct tr_run_opts *o)
@@ -512,7 +525,7 @@ int tr_run(const struct tr_run_opts *o)
         c.gate.store = &c.store;
         c.gate.task_id = o->task_id;
         c.gate.ready_fd = &c.ready_fd;
-        if ((status = open_and_select(&c)) != TR_RUN_GO)
+        if ((status = open_and_select(&c)) != TR_GO)
                 return status;
         if (o->detach) {
                 int r = tr_run_detach(&c, &status, &e);
@@ -529,12 +542,13 @@ int tr_run(const struct tr_run_opts *o)
         return status;
 }
 
+/* The run form and `taskrun run`: parse, run, and free the options. */
 static int run_main(int argc, char **argv, int explicit_run)
 {
         struct tr_run_opts o;
         int r = tr_run_parse(argc, argv, explicit_run, &o);
 
-        if (r == TR_RUN_GO)
+        if (r == TR_GO)
                 r = tr_run(&o);
         tr_gate_opts_free(&o.gate);
         return r;

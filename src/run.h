@@ -5,9 +5,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "taskrun/report.h"
+#include "report.h"
 #include "taskrun/store.h"
 #include "gate.h"
+#include "opts.h"
 #include "retry.h"
 #include "supervise.h"
 #include "taskrun/signame.h"
@@ -40,9 +41,7 @@ struct tr_run_opts {
         struct tr_retry_opts retry;
 };
 
-#define TR_RUN_GO (-1)
-
-/* Parse argv of `taskrun [run] [options] -- command...`: TR_RUN_GO to go on,
+/* Parse argv of `taskrun [run] [options] -- command...`: TR_GO to go on,
  * or the status to exit with now (0 after --help or --version). With
  * explicit_run (the word "run" came first) the "--" may be left out. */
 int tr_run_parse(int argc, char **argv, int explicit_run, struct tr_run_opts *o);
@@ -50,15 +49,15 @@ int tr_run_parse(int argc, char **argv, int explicit_run, struct tr_run_opts *o)
 /* The pieces of tr_run_parse, for rerun. Every option at its default. */
 void tr_run_defaults(struct tr_run_opts *o);
 /*
- * The run options in argv into o, over what o holds; usage for --help. With
- * permute (rerun), options may follow the operands, which getopt moves to
- * argv[optind...] (and getopt's messages start with argv[0] as it is);
- * without, options end at the first operand (the command). argv may be
- * parsed again. TR_RUN_GO, or the status to exit with now (0
- * after --help or --version, 125 after an error).
+ * The run options in argv into o, over what o holds, through tr_cmd_parse.
+ * cmd NULL: the run form, whose options end at the first operand (the
+ * command); else a command that takes the run options (rerun), anywhere
+ * among its operands, and says so in getopt's messages. usage is the --help.
+ * argv may be parsed again. TR_GO with the operands in *args, or the status
+ * to exit with now (0 after --help or --version, 125 after an error).
  */
-int tr_run_options(int argc, char **argv, int permute, void (*usage)(FILE *),
-                   struct tr_run_opts *o);
+int tr_run_options(const char *cmd, void (*usage)(FILE *), int argc, char **argv,
+                   struct tr_run_opts *o, struct tr_cmd_args *args);
 /* Options that do not go together (said on stderr): -1; else 0, and
  * $TASKRUN_PING_URL taken when --ping was not given. */
 int tr_run_check(struct tr_run_opts *o);

@@ -95,7 +95,7 @@ int tr_run_detach(struct run_ctx *c, int *status, struct tr_err *e)
         setsid();
         pid = fork();
         if (pid != 0) /* the session leader goes; its child can never get a terminal */
-                _exit(pid == -1 ? TR_EXIT_ERROR : 0);
+                _exit(pid == -1 ? TR_EXIT_ERROR : TR_EXIT_OK);
         int null = open("/dev/null", O_RDONLY);
         dup2(null, STDIN_FILENO);
         dup2(log, STDOUT_FILENO);

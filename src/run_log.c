@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "taskrun/atomic.h"
+#include "taskrun/signame.h"
 #include "run_log.h"
 
 /* One line, written whole; a log that cannot take it loses only the frame. */
@@ -43,12 +44,15 @@ void tr_log_header(int fd, const struct tr_run_info *in)
         free(cmd);
 }
 
-/* "signal 15 (SIGTERM)" */
+/* "signal 15 (SIGTERM)", or "signal 34" for one without a name. */
 static void describe_signal(int sig, char *buf, size_t n)
 {
-        const char *abbrev = sigabbrev_np(sig);
+        char name[32];
 
-        snprintf(buf, n, "signal %d (SIG%s)", sig, abbrev ? abbrev : "?");
+        if (tr_signal_name(sig, name, sizeof name))
+                snprintf(buf, n, "signal %d (%s)", sig, name);
+        else
+                snprintf(buf, n, "%s", name);
 }
 
 void tr_log_outcome(const struct tr_run_end *end, char *buf, size_t n)

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "taskrun/report.h"
+#include "report.h"
 
 /* "[started at TIME in CWD: COMMAND]\n" on fd. */
 void tr_log_header(int fd, const struct tr_run_info *in);

@@ -183,14 +183,7 @@ static int parse_size(const char *s, size_t *out)
         return 0;
 }
 
-static int duration_opt(const char *name, const char *arg, int64_t *ms)
-{
-        if (tr_parse_duration(arg, ms) == 0)
-                return 0;
-        tr_warnx("%s: invalid duration '%s'", name, arg);
-        return -1;
-}
-
+/* --orphans leave|wait|kill. 0, or -1 after saying why. */
 static int orphans_opt(const char *arg, enum tr_orphans *out)
 {
         static const char *const names[] = {"leave", "wait", "kill"};
@@ -206,8 +199,11 @@ static int orphans_opt(const char *arg, enum tr_orphans *out)
 
 static int apply_retry_option(struct tr_run_opts *o, int c, const char *arg);
 
-static int apply_option(struct tr_run_opts *o, int c, const char *arg)
+/* spec->apply of the run form and rerun: o is a struct tr_run_opts. */
+static int apply_option(void *opts, int c, const char *arg)
 {
+        struct tr_run_opts *o = opts;
+
         switch (c) {
         case 't':
                 o->task_id = arg;
@@ -227,11 +223,11 @@ static int apply_option(struct tr_run_opts *o, int c, const char *arg)
                 tr_warnx("--tail: invalid size '%s' (1 to 1M, K and M suffixes)", arg);
                 return -1;
         case OPT_HEARTBEAT:
-                return duration_opt("--heartbeat", arg, &o->heartbeat_ms);
+                return tr_duration_opt(NULL, "--heartbeat", arg, -1, &o->heartbeat_ms);
         case OPT_TIMEOUT:
-                return duration_opt("--timeout", arg, &o->timeout_ms);
+                return tr_duration_opt(NULL, "--timeout", arg, -1, &o->timeout_ms);
         case 'k':
-                return duration_opt("--kill-after", arg, &o->kill_after_ms);
+                return tr_duration_opt(NULL, "--kill-after", arg, -1, &o->kill_after_ms);
         case OPT_SIGNAL:
                 if ((o->timeout_signal = tr_parse_signal(arg)) > 0)
                         return 0;
@@ -272,7 +268,7 @@ static int apply_option(struct tr_run_opts *o, int c, const char *arg)
                 o->on_exit = arg;
                 return 0;
         case OPT_ON_EXIT_TIMEOUT:
-                return duration_opt("--on-exit-timeout", arg, &o->on_exit_timeout_ms);
+                return tr_duration_opt(NULL, "--on-exit-timeout", arg, -1, &o->on_exit_timeout_ms);
         case OPT_EVENTS:
                 o->events_path = arg;
                 return 0;
@@ -289,12 +285,12 @@ static int apply_option(struct tr_run_opts *o, int c, const char *arg)
         case OPT_ORPHANS:
                 return orphans_opt(arg, &o->orphans);
         case OPT_STALL_TIMEOUT:
-                return duration_opt("--stall-timeout", arg, &o->stall_timeout_ms);
+                return tr_duration_opt(NULL, "--stall-timeout", arg, -1, &o->stall_timeout_ms);
         }
         return apply_retry_option(o, c, arg);
 }
 
-/* --retry and its companions. */
+/* --retry and its companions, then the gate options. */
 static int apply_retry_option(struct tr_run_opts *o, int c, const char *arg)
 {
         char *end;
@@ -311,7 +307,7 @@ static int apply_retry_option(struct tr_run_opts *o, int c, const char *arg)
                 tr_warnx("--retry: must be a number from 0 to %d, not '%s'", TR_RETRY_MAX, arg);
                 return -1;
         case OPT_RETRY_DELAY:
-                if (duration_opt("--retry-delay", arg, &o->retry.delay_ms) == -1)
+                if (tr_duration_opt(NULL, "--retry-delay", arg, -1, &o->retry.delay_ms) == -1)
                         return -1;
                 if (o->retry.delay_ms <= TR_RETRY_DELAY_MAX_MS)
                         return 0;
@@ -327,10 +323,7 @@ static int apply_retry_option(struct tr_run_opts *o, int c, const char *arg)
                 o->retry.timeouts = 1;
                 return 0;
         }
-        int r = tr_gate_opt(&o->gate, c, arg);
-        if (r != 0)
-                return r == 1 ? 0 : -1;
-        return tr_store_opt(&o->store, c, arg) == 1 ? 0 : -1;
+        return tr_gate_opt(&o->gate, c, arg) == 1 ? 0 : -1;
 }
 
 /* The companions of --retry need it. */
@@ -351,6 +344,7 @@ static int check_retry(const struct tr_run_opts *o)
         return -1;
 }
 
+/* Options that need or exclude each other. 0, or -1 after saying which. */
 static int check_combination(const struct tr_run_opts *o)
 {
         if (o->create && o->task_id == NULL)
@@ -399,12 +393,12 @@ int tr_run_check(struct tr_run_opts *o)
  * The command must follow "--" (or the word "run"): a word taskrun does not
  * know is a typo far more often than a program to run.
  */
-static int command_unmarked(int argc, char **argv, int after_option, int explicit_run)
+static int command_unmarked(const struct tr_cmd_args *args, int explicit_run)
 {
-        if (explicit_run || optind >= argc || optind != after_option)
-                return 0; /* getopt stepped over "--" */
-        tr_warnx("'%s': the command goes after '--': taskrun [options] -- %s", argv[optind],
-                 argv[optind]);
+        if (explicit_run || args->n == 0 || args->after_dashdash)
+                return 0;
+        tr_warnx("'%s': the command goes after '--': taskrun [options] -- %s", args->v[0],
+                 args->v[0]);
         return 1;
 }
 
@@ -415,62 +409,39 @@ void tr_run_defaults(struct tr_run_opts *o)
         o->heartbeat_ms = 5000;
         o->timeout_signal = SIGTERM;
         o->on_exit_timeout_ms = TR_ON_EXIT_TIMEOUT_MS;
-        o->store.lock_timeout_ms = -1;
+        tr_store_opts_defaults(&o->store);
         o->retry.delay_ms = TR_RETRY_DELAY_MS;
 }
 
-/* The getopt loop; *after_option: where the last option ended, for command_unmarked. */
-static int parse_options(int argc, char **argv, int permute, void (*usage)(FILE *),
-                         struct tr_run_opts *o, int *after_option)
+int tr_run_options(const char *cmd, void (*usage)(FILE *), int argc, char **argv,
+                   struct tr_run_opts *o, struct tr_cmd_args *args)
 {
-        /* '+': options end at the command, whose own options are not ours. */
-        const char *shortopts = permute ? "t:s:k:gqdhV" : "+t:s:k:gqdhV";
-        int c;
+        /* '+': the run form's options end at the command, whose own options are not ours. */
+        const char *shortopts = cmd == NULL ? "+t:s:k:gqdhV" : "t:s:k:gqdhV";
+        const struct tr_cmd_spec spec = {cmd,          shortopts, run_options, usage,
+                                         apply_option, NULL,      -1};
+        int r = tr_cmd_parse(&spec, argc, argv, o, &o->store, args);
 
-        optind = 0; /* 0, not 1: getopt starts afresh, also on an argv it has scanned before */
-        *after_option = 1;
-        /* getopt's own messages name argv[0], which is "run" or a path: make them say taskrun
-         * (rerun names itself). */
-        if (!permute)
-                argv[0] = (char *)"taskrun";
-        while ((c = getopt_long(argc, argv, shortopts, run_options, NULL)) != -1) {
-                if (c == 'h') {
-                        usage(stdout);
-                        return TR_EXIT_OK;
-                }
-                if (c == 'V') {
-                        printf("taskrun %s\n", TASKRUN_VERSION);
-                        return TR_EXIT_OK;
-                }
-                if (c == '?' || apply_option(o, c, optarg) == -1)
-                        return TR_EXIT_ERROR;
-                *after_option = optind;
-        }
-        return TR_RUN_GO;
-}
-
-int tr_run_options(int argc, char **argv, int permute, void (*usage)(FILE *), struct tr_run_opts *o)
-{
-        int after_option;
-
-        return parse_options(argc, argv, permute, usage, o, &after_option);
+        /* As env(1) and timeout(1): taskrun's own errors are 125, never the command's 2. */
+        return r == TR_EXIT_USAGE ? TR_EXIT_ERROR : r;
 }
 
 int tr_run_parse(int argc, char **argv, int explicit_run, struct tr_run_opts *o)
 {
-        int r, after_option;
+        struct tr_cmd_args args;
+        int r;
 
         tr_run_defaults(o);
-        if ((r = parse_options(argc, argv, 0, tr_run_usage, o, &after_option)) != TR_RUN_GO)
+        if ((r = tr_run_options(NULL, tr_run_usage, argc, argv, o, &args)) != TR_GO)
                 return r;
-        if (command_unmarked(argc, argv, after_option, explicit_run))
+        if (command_unmarked(&args, explicit_run))
                 return TR_EXIT_USAGE;
-        if (optind >= argc) {
+        if (args.n == 0) {
                 tr_warnx("no command given (usage: taskrun [options] -- command [arg...])");
                 return TR_EXIT_ERROR;
         }
         if (tr_run_check(o) == -1)
                 return TR_EXIT_ERROR;
-        o->argv = argv + optind;
-        return TR_RUN_GO;
+        o->argv = args.v;
+        return TR_GO;
 }

@@ -25,7 +25,7 @@ int tr_parse_signal(const char *s)
         return -1;
 }
 
-void tr_signal_name(int sig, char *buf, size_t n)
+int tr_signal_name(int sig, char *buf, size_t n)
 {
         const char *abbrev = sigabbrev_np(sig);
 
@@ -33,4 +33,5 @@ void tr_signal_name(int sig, char *buf, size_t n)
                 snprintf(buf, n, "SIG%s", abbrev);
         else
                 snprintf(buf, n, "signal %d", sig);
+        return abbrev != NULL;
 }

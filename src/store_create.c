@@ -53,6 +53,7 @@ static long long read_highwatermark(const char *dir)
         return n < 0 ? 0 : n;
 }
 
+/* The highest id in use: the largest numeric task file or .highwatermark, as Claude counts. */
 static int highest_id(const char *dir, long long *out, struct tr_err *e)
 {
         DIR *d = opendir(dir);
@@ -126,6 +127,7 @@ static void drop_list_bookkeeping(json_object *task)
         }
 }
 
+/* Write task as a new file at ref, never over one that is there (unless adopting it). */
 static int write_new(const struct tr_store *s, const struct tr_task_ref *ref, json_object *task,
                      int flags, struct tr_err *e)
 {
@@ -165,6 +167,7 @@ int tr_task_create_at(const struct tr_store *s, const struct tr_task_ref *ref, j
         return r;
 }
 
+/* Under the list lock: the next free id, retried past ids created meanwhile without the lock. */
 static int create_next_locked(const struct tr_store *s, json_object *task, struct tr_task_ref *ref,
                               struct tr_err *e)
 {

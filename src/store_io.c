@@ -73,6 +73,7 @@ static int escape_span(const char *text, size_t i, size_t len)
         return 11;
 }
 
+/* A digit on both sides of text[i]: inside a number. */
 static int digits_around(const char *text, size_t i, size_t len)
 {
         return i > 0 && isdigit((unsigned char)text[i - 1]) && i + 1 < len &&
@@ -128,6 +129,7 @@ static int lexical_check(const char *text, size_t len, struct tr_err *e)
         return 0;
 }
 
+/* Why v cannot be written back exactly as it was read (NaN, a 64-bit overflow), or NULL. */
 static const char *unfaithful_value(json_object *v)
 {
         switch (json_object_get_type(v)) {
@@ -160,6 +162,7 @@ static const char *unfaithful_value(json_object *v)
         }
 }
 
+/* RFC 8259 JSON, one object and nothing after it; json-c alone would take more. NULL with e set. */
 static json_object *parse_strict(const char *text, size_t len, struct tr_err *e)
 {
         struct json_tokener *tok = json_tokener_new_ex(TR_JSON_DEPTH);
@@ -213,6 +216,10 @@ json_object *tr_task_parse(const char *text, size_t len, struct tr_err *e)
         return NULL;
 }
 
+/*
+ * Up to size bytes of fd into a malloc'd, NUL-terminated buffer (fewer if
+ * the file shrank meanwhile): how many, or -1 with errno.
+ */
 static int read_fd(int fd, size_t size, char **out)
 {
         char *buf = malloc(size + 1);
@@ -293,6 +300,7 @@ static int serialize_empty(json_object *obj, struct printbuf *pb, int level, int
         return printbuf_memappend(pb, json_object_is_type(obj, json_type_array) ? "[]" : "{}", 2);
 }
 
+/* Empty arrays and objects written as [] and {}, as JSON.stringify does, not json-c's "[ ]". */
 static void mark_empty_containers(json_object *obj)
 {
         if (json_object_is_type(obj, json_type_array)) {
@@ -319,6 +327,10 @@ const char *tr_task_format(json_object *task)
                                                         JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
+/*
+ * path is still the file stat gave: same inode, size and mtime. Else someone
+ * replaced it meanwhile.
+ */
 static int same_file(const char *path, int follow, const struct stat *was)
 {
         struct stat now;
@@ -361,6 +373,10 @@ static int mutate_checked(const struct tr_store *s, json_object *task, tr_mutate
         return r;
 }
 
+/*
+ * Read, mutate and write path under the lock; again if the file was replaced
+ * between read and write.
+ */
 static int update_locked(const struct tr_store *s, const char *path, struct tr_lock *lock,
                          tr_mutate_fn fn, void *arg, struct tr_err *e)
 {
@@ -409,6 +425,7 @@ int tr_task_update(const struct tr_store *s, const struct tr_task_ref *ref, tr_m
         return r;
 }
 
+/* tr_mutate_fn of tr_task_patch: merge the patch. */
 static int merge_fn(json_object *task, void *patch, struct tr_err *e)
 {
         (void)e;

@@ -15,6 +15,7 @@ static int merges_by_key(int depth, const char *key)
                (depth == 1 && strcmp(key, "taskrun") == 0);
 }
 
+/* Merge patch into dst at one level; metadata and metadata.taskrun merge key by key. */
 static void merge_level(json_object *dst, json_object *patch, int depth)
 {
         json_object_object_foreach(patch, key, val)

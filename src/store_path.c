@@ -137,6 +137,7 @@ static int check_dir(struct tr_store *s, int create, struct tr_err *e)
         return 0;
 }
 
+/* --file: the store is the file's directory, the task the file itself. */
 static int open_plain_file(struct tr_store *s, const char *file, struct tr_task_ref *ref,
                            struct tr_err *e)
 {

@@ -83,6 +83,7 @@ static unsigned char *tail_linearize(const struct tr_tail *t)
         return buf;
 }
 
+/* A byte that may start a character: ASCII or a lead byte of a well-formed sequence. */
 static bool is_utf8_lead(unsigned char c)
 {
         return c < 0x80 || (c >= 0xc2 && c <= 0xf4);
@@ -193,6 +194,7 @@ static void emit_text(struct clean_out *o, const void *bytes, size_t n)
         o->len += n;
 }
 
+/* End the line: a later carriage return overwrites only the line after it. */
 static void emit_newline(struct clean_out *o)
 {
         o->buf[o->len++] = '\n';
@@ -200,11 +202,13 @@ static void emit_newline(struct clean_out *o)
         o->cr_pending = false;
 }
 
+/* A C1 control (U+0080..U+009F): terminals act on them, so they are cleaned like escapes. */
 static bool is_c1_control(const unsigned char *p, size_t seqlen)
 {
         return seqlen == 2 && p[0] == 0xc2 && p[1] < 0xa0; /* U+0080..U+009F */
 }
 
+/* How many bytes from p are printable ASCII: copied in one go, the common case. */
 static size_t printable_ascii_run(const unsigned char *p, size_t n)
 {
         size_t i = 0;

@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "task_outcome.h"
 #include "taskrun/procinfo.h"
+#include "taskrun/signame.h"
 
 #define LAST_LINE_CHARS 200
 
@@ -22,8 +24,8 @@ static size_t outcome_facts(json_object *block, char *buf, size_t n)
 
         buf[0] = '\0';
         if (tr_json_int(block, "signal", &sig) == 0 && sig > 0 && sig < NSIG) {
-                const char *abbrev = sigabbrev_np((int)sig);
-                used = snprintf(buf, n, "SIG%s", abbrev ? abbrev : "?");
+                tr_signal_name((int)sig, buf, n);
+                used = (int)strlen(buf);
         } else if (tr_json_int(block, "exit_code", &code) == 0) {
                 used = snprintf(buf, n, "exit %lld", (long long)code);
         }

@@ -7,7 +7,7 @@
 #include "task_view.h"
 #include "taskrun/clock.h"
 #include "taskrun/duration.h"
-#include "taskrun/report.h"
+#include "report.h"
 #include "taskrun/utf8.h"
 
 json_object *tr_task_block(json_object *task, enum tr_schema schema)
@@ -44,6 +44,7 @@ int tr_json_int(json_object *obj, const char *key, int64_t *out)
         return 0;
 }
 
+/* A state in which a run ended without success. */
 static int is_failed_state(const char *state)
 {
         static const char *const failed[] = {"failed", "timed_out", "stalled",

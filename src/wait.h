@@ -12,8 +12,8 @@ struct wait_ctx;
 
 struct waited {
         struct tr_task_ref ref;
-        ev_stat watch;                     /* the task file */
-        ev_io pid_watch;                   /* readable once the run's process has ended (pidfd) */
+        ev_stat task_file_w;               /* the task file changed (inotify) */
+        ev_io process_w;                   /* readable once the run's process has ended (pidfd) */
         int pidfd;                         /* -1: none */
         pid_t pid;                         /* the process pidfd refers to */
         double lost_since;                 /* ev_now when first found lost, -1 if not */
@@ -28,10 +28,10 @@ struct wait_ctx {
         struct tr_here here;
         struct waited *tasks;
         size_t n;
-        ev_timer timeout;   /* --timeout */
-        ev_timer settle;    /* the one re-read after a change, see SETTLE_SECONDS */
-        ev_timer poll_pids; /* only without pidfds: look at live processes again */
-        int64_t timeout_ms; /* -1: none */
+        ev_timer timeout_w;   /* --timeout */
+        ev_timer settle_w;    /* the one re-read after a change, see SETTLE_SECONDS */
+        ev_timer poll_pids_w; /* only without pidfds: look at live processes again */
+        int64_t timeout_ms;   /* -1: none */
         int timeout_given;
         int any, quiet, wait_missing, json;
         int status; /* -1 until decided */

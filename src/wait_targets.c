@@ -34,7 +34,7 @@ int tr_wait_running_targets(const char *cmd, const struct tr_store_opts *so, str
         if ((r = tr_cmd_open_list(cmd, so, &t->store, &missing)) != TR_EXIT_OK || missing)
                 return r;
         if (tr_list_read(cmd, &t->store, &l, &e) == -1) {
-                tr_warnx("%s: %s", cmd, e.msg);
+                tr_cmd_warn(cmd, &e);
                 return TR_EXIT_FAIL;
         }
         if ((t->refs = calloc(l.n ? l.n : 1, sizeof *t->refs)) == NULL) {

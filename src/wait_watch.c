@@ -4,28 +4,16 @@
  * so that a run whose supervisor died is found lost without polling.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "taskrun/procinfo.h"
 #include "wait.h"
 
-static int pidfd_open_(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-        return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-        (void)pid;
-        errno = ENOSYS;
-        return -1;
-#endif
-}
-
+/* The run's process ended: read its task again; it says how the run ended, or it is lost. */
 static void on_pid_exit(struct ev_loop *loop, ev_io *io, int revents)
 {
         struct waited *w = io->data;
@@ -38,47 +26,38 @@ static void on_pid_exit(struct ev_loop *loop, ev_io *io, int revents)
                 ev_break(loop, EVBREAK_ALL);
 }
 
-/*
- * The pid could be reused between the judgement and the open, so the process
- * is looked at once more after it: if it is still the recorded one, the
- * pidfd is its (a pid is not reused while its process lives).
- */
-static int still_the_run(pid_t pid, unsigned long long ticks)
-{
-        struct tr_proc_stat st;
-
-        return tr_proc_stat(pid, &st) == 0 && (ticks == 0 || st.start_ticks == ticks) &&
-               st.state != 'Z' && st.state != 'X';
-}
-
 void tr_wait_watch_pid(struct wait_ctx *c, struct waited *w, pid_t pid, unsigned long long ticks)
 {
         if (w->pidfd != -1 && w->pid == pid)
                 return;
         tr_wait_unwatch_pid(c, w);
-        if ((w->pidfd = pidfd_open_(pid)) == -1) {
+        if ((w->pidfd = tr_pidfd_open(pid)) == -1) {
                 /* No pidfds here: look again every few seconds while anything runs. */
-                if (!ev_is_active(&c->poll_pids))
-                        ev_timer_start(c->loop, &c->poll_pids);
+                if (!ev_is_active(&c->poll_pids_w))
+                        ev_timer_start(c->loop, &c->poll_pids_w);
                 return;
         }
-        fcntl(w->pidfd, F_SETFD, FD_CLOEXEC);
         w->pid = pid;
-        if (!still_the_run(pid, ticks)) {
+        /*
+         * The pid could be reused between the judgement and the open, so the
+         * process is looked at once more after it: if it is still the recorded
+         * one, the pidfd is its (a pid is not reused while its process lives).
+         */
+        if (!tr_proc_is_running(pid, ticks)) {
                 tr_wait_unwatch_pid(c, w);
                 c->arm_settle(c); /* the re-read finds it lost */
                 return;
         }
-        ev_io_init(&w->pid_watch, on_pid_exit, w->pidfd, EV_READ);
-        w->pid_watch.data = w;
-        ev_io_start(c->loop, &w->pid_watch);
+        ev_io_init(&w->process_w, on_pid_exit, w->pidfd, EV_READ);
+        w->process_w.data = w;
+        ev_io_start(c->loop, &w->process_w);
 }
 
 void tr_wait_unwatch_pid(struct wait_ctx *c, struct waited *w)
 {
         if (w->pidfd == -1)
                 return;
-        ev_io_stop(c->loop, &w->pid_watch);
+        ev_io_stop(c->loop, &w->process_w);
         close(w->pidfd);
         w->pidfd = -1;
         w->pid = 0;

@@ -19,3 +19,8 @@ void tr_warn_err(const struct tr_err *e)
 {
         tr_warnx("%s", e->msg);
 }
+
+void tr_cmd_warn(const char *cmd, const struct tr_err *e)
+{
+        tr_warnx("%s: %s", cmd, e->msg);
+}

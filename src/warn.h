@@ -7,7 +7,9 @@
 
 /* "taskrun: " + message + newline on stderr. */
 void tr_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Print an error struct the same way. */
+/* An error handed back by the library: "taskrun: message" (the run form's). */
 void tr_warn_err(const struct tr_err *e);
+/* The same in a command: "taskrun: CMD: message". */
+void tr_cmd_warn(const char *cmd, const struct tr_err *e);
 
 #endif

@@ -17,6 +17,7 @@
 #include <criterion/criterion.h>
 
 #include "helpers.h"
+#include "taskrun/procinfo.h"
 
 /* Run `taskrun ARGS` (ARGS is shell text) and return its exit status; stdout into *out. */
 static inline int tc_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -105,6 +106,60 @@ static inline int tc_exited(pid_t pid, int *status)
                 return 0;
         *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
         return 1;
+}
+
+/* metadata.taskrun.state of DIR/ID.json, polled until it is want (at most 10 s). */
+static inline void tc_await_state(const char *dir, const char *id, const char *want)
+{
+        char path[PATH_MAX];
+
+        tc_task_path(path, sizeof path, dir, id);
+        for (int i = 0; i < 1000; i++) {
+                json_object *task = th_read_json(path);
+                const char *state = task ? th_get_string(task, "metadata.taskrun.state") : NULL;
+                int same = state != NULL && strcmp(state, want) == 0;
+                json_object_put(task);
+                if (same)
+                        return;
+                th_sleep_ms(10);
+        }
+        cr_assert_fail("task %s never reached state %s", id, want);
+}
+
+/* Start `taskrun --detach OPTS --dir DIR -- sh -c 'CMD'`; the id it printed into id. */
+static inline void tc_detach(const char *dir, const char *opts, const char *cmd, char *id, size_t n)
+{
+        char *out;
+
+        cr_assert_eq(tc_run(&out, "--detach %s --dir '%s' -- sh -c '%s'", opts, dir, cmd), 0);
+        size_t len = strspn(out, "0123456789");
+        cr_assert(len > 0, "printed \"%s\"", out);
+        snprintf(id, n, "%.*s", (int)len, out);
+        free(out);
+}
+
+/* A child of ours that sleeps until killed (at most 60 s), and its start time. */
+static inline pid_t tc_sleeper(unsigned long long *ticks)
+{
+        pid_t pid = fork();
+
+        cr_assert_neq(pid, -1);
+        if (pid == 0) {
+                alarm(60);
+                pause();
+                _exit(0);
+        }
+        cr_assert_eq(tr_proc_start_ticks(pid, ticks), 0);
+        return pid;
+}
+
+/* Kill and reap a child such as tc_sleeper's; nothing for pid <= 0. */
+static inline void tc_end_child(pid_t pid)
+{
+        if (pid > 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+        }
 }
 
 static inline int tc_cmp_ll(const void *a, const void *b)

@@ -80,20 +80,7 @@ static json_object *gh_task(const char *id)
 /* metadata.taskrun.state of task ID, polled until it is want (at most 10 s). */
 static void gh_await_state(const char *id, const char *want)
 {
-        char path[PATH_MAX];
-        const char *state = NULL;
-
-        tc_task_path(path, sizeof path, "list", id);
-        for (int i = 0; i < 1000; i++) {
-                json_object *task = th_read_json(path);
-                state = task ? th_get_string(task, "metadata.taskrun.state") : NULL;
-                int same = state != NULL && strcmp(state, want) == 0;
-                json_object_put(task);
-                if (same)
-                        return;
-                th_sleep_ms(10);
-        }
-        cr_assert_fail("task %s never reached state %s", id, want);
+        tc_await_state("list", id, want);
 }
 
 /* What a file holds (malloc'd), or "" when it does not exist. */

@@ -203,6 +203,17 @@ int th_count_lockdirs(const char *dir)
         return n;
 }
 
+void th_expect_clean(const char *dir)
+{
+        cr_expect_eq(th_count_lockdirs(dir), 0, "lock directory left in %s", dir);
+        cr_expect_eq(th_count(dir, ".*.tmp.*"), 0, "temp file left in %s", dir);
+}
+
+int th_pid_gone(pid_t pid)
+{
+        return kill(pid, 0) == -1 && errno == ESRCH;
+}
+
 long long th_now_ms(void)
 {
         struct timespec ts;

@@ -42,6 +42,10 @@ void th_snapshot_take(const char *path, struct th_snapshot *s);
 void th_snapshot_assert_same(const char *path, struct th_snapshot *s);
 /* Count subdirectories of dir whose name ends in ".lock": mkdir locks left behind. */
 int th_count_lockdirs(const char *dir);
+/* Expect nothing left behind in dir: no lock directory, no temp file. */
+void th_expect_clean(const char *dir);
+/* 1 if process pid no longer exists (reaped, or never ours); a zombie is still there. */
+int th_pid_gone(pid_t pid);
 /* CLOCK_MONOTONIC in milliseconds. */
 long long th_now_ms(void);
 /* Sleep ms milliseconds, the whole time even when signals arrive. */

@@ -19,40 +19,11 @@ static void setup(void)
 
 static void teardown(void)
 {
-        if (sleeper > 0) {
-                kill(sleeper, SIGKILL);
-                waitpid(sleeper, NULL, 0);
-        }
+        tc_end_child(sleeper);
         th_rmtree(dir);
 }
 
 TestSuite(cmd_kill, .init = setup, .fini = teardown, .timeout = 60);
-
-/* Start a detached run of the shell text cmd; its id into id. */
-static void detach(const char *opts, const char *cmd, char *id, size_t n)
-{
-        char *out;
-
-        cr_assert_eq(tc_run(&out, "--detach %s --dir '%s' -- sh -c '%s'", opts, dir, cmd), 0);
-        size_t len = strspn(out, "0123456789");
-        cr_assert(len > 0, "printed \"%s\"", out);
-        snprintf(id, n, "%.*s", (int)len, out);
-        free(out);
-}
-
-/* A child of ours that sleeps until killed, and its start time. */
-static pid_t live_pid(unsigned long long *ticks)
-{
-        sleeper = fork();
-        cr_assert_neq(sleeper, -1);
-        if (sleeper == 0) {
-                alarm(60);
-                pause();
-                _exit(0);
-        }
-        cr_assert_eq(tr_proc_start_ticks(sleeper, ticks), 0);
-        return sleeper;
-}
 
 /* A task whose record says it runs as pid (started at ticks) on on_host; extra: more fields. */
 static void add_running(const char *id, const char *on_host, long long pid,
@@ -121,24 +92,6 @@ static pid_t pid_file(const char *name)
         return pid;
 }
 
-/* Wait until task id's state is state. */
-static void await_state(const char *id, const char *state)
-{
-        char path[PATH_MAX];
-
-        tc_task_path(path, sizeof path, dir, id);
-        for (int i = 0; i < 500; i++) {
-                json_object *task = th_read_json(path);
-                const char *s = task ? th_get_string(task, "metadata.taskrun.state") : NULL;
-                int there = s != NULL && strcmp(s, state) == 0;
-                json_object_put(task);
-                if (there)
-                        return;
-                th_sleep_ms(10);
-        }
-        cr_assert_fail("task %s never became %s", id, state);
-}
-
 static void expect_alive(pid_t pid)
 {
         int status;
@@ -150,7 +103,7 @@ Test(cmd_kill, kill_of_a_detached_run_ends_it_within_a_second_and_records_killed
 {
         char id[32], *out;
 
-        detach("", "exec sleep 20", id, sizeof id);
+        tc_detach(dir, "", "exec sleep 20", id, sizeof id);
         pid_t pid = recorded_pid(id, "pid");
         long long t0 = th_now_ms();
         cr_assert_eq(tc_run(NULL, "kill --dir '%s' %s", dir, id), 0);
@@ -199,10 +152,15 @@ Test(cmd_kill, kill_of_a_foreground_run_ends_it_and_taskrun_exits_with_the_signa
 
 Test(cmd_kill, kill_after_escalates_to_sigkill_when_the_signal_is_ignored)
 {
-        char id[32];
+        char id[32], cmd[1024];
 
-        detach("", "trap \"\" TERM; i=0; while [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done", id,
-               sizeof id);
+        /* The kill waits for the trap: a TERM before it would end the shell at once. */
+        snprintf(cmd, sizeof cmd,
+                 "trap \"\" TERM; echo $$ > %s/trapped; "
+                 "i=0; while [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done",
+                 dir);
+        tc_detach(dir, "", cmd, id, sizeof id);
+        pid_file("trapped");
         cr_assert_eq(tc_run(NULL, "kill -k 0.2 --dir '%s' %s", dir, id), 0);
         cr_expect_eq(tc_run(NULL, "wait -q --timeout 10 --dir '%s' %s", dir, id), 1);
         json_object *task = tc_read_task(dir, id);
@@ -214,7 +172,7 @@ Test(cmd_kill, kill_after_escalates_to_sigkill_when_the_signal_is_ignored)
 Test(cmd_kill, kill_refuses_a_record_whose_pid_now_belongs_to_another_process)
 {
         unsigned long long ticks;
-        pid_t pid = live_pid(&ticks);
+        pid_t pid = sleeper = tc_sleeper(&ticks);
         char *out;
 
         add_running("1", host, pid, ticks + 1, NULL);
@@ -234,7 +192,7 @@ Test(cmd_kill, kill_refuses_a_record_whose_pid_now_belongs_to_another_process)
 Test(cmd_kill, kill_refuses_a_run_on_another_host)
 {
         unsigned long long ticks;
-        pid_t pid = live_pid(&ticks);
+        pid_t pid = sleeper = tc_sleeper(&ticks);
         char *out;
 
         add_running("1", "elsewhere.example", pid, ticks, NULL);
@@ -268,10 +226,10 @@ Test(cmd_kill, kill_of_a_stopped_run_continues_and_ends_it)
 {
         char id[32];
 
-        detach("", "exec sleep 20", id, sizeof id);
+        tc_detach(dir, "", "exec sleep 20", id, sizeof id);
         pid_t pid = recorded_pid(id, "pid");
         cr_assert_eq(kill(pid, SIGSTOP), 0);
-        await_state(id, "stopped");
+        tc_await_state(dir, id, "stopped");
         cr_assert_eq(tc_run(NULL, "kill --dir '%s' %s", dir, id), 0);
         cr_expect_eq(tc_run(NULL, "wait -q --timeout 5 --dir '%s' %s", dir, id), 1);
         cr_expect(gone(pid), "the stopped command %d is still there", (int)pid);
@@ -286,7 +244,7 @@ Test(cmd_kill, kill_of_a_group_run_ends_the_commands_children_too)
         char id[32], cmd[1024];
 
         snprintf(cmd, sizeof cmd, "sleep 20 & echo $! > %s/child; wait", dir);
-        detach("-g", cmd, id, sizeof id);
+        tc_detach(dir, "-g", cmd, id, sizeof id);
         pid_t child = pid_file("child");
         cr_assert_eq(tc_run(NULL, "kill --dir '%s' %s", dir, id), 0);
         cr_expect_eq(tc_run(NULL, "wait -q --timeout 5 --dir '%s' %s", dir, id), 1);
@@ -298,7 +256,7 @@ Test(cmd_kill, with_its_supervisor_gone_a_group_runs_whole_group_is_signalled)
         char id[32], cmd[1024], *out;
 
         snprintf(cmd, sizeof cmd, "sleep 20 & echo $! > %s/child; wait", dir);
-        detach("-g", cmd, id, sizeof id);
+        tc_detach(dir, "-g", cmd, id, sizeof id);
         pid_t child = pid_file("child");
         pid_t command = recorded_pid(id, "pid");
         pid_t sup = recorded_pid(id, "supervisor_pid");

@@ -15,18 +15,6 @@ static void teardown(void)
 
 TestSuite(cmd_logs, .init = setup, .fini = teardown, .timeout = 60);
 
-/* Start a detached run of the shell text cmd; its id into id. */
-static void detach(const char *cmd, char *id, size_t n)
-{
-        char *out;
-
-        cr_assert_eq(tc_run(&out, "--detach --dir '%s' -- sh -c '%s'", dir, cmd), 0);
-        size_t len = strspn(out, "0123456789");
-        cr_assert(len > 0, "printed \"%s\"", out);
-        snprintf(id, n, "%.*s", (int)len, out);
-        free(out);
-}
-
 /* The last line of text (without its newline), in buf. */
 static void last_line(const char *text, char *buf, size_t n)
 {
@@ -51,7 +39,7 @@ Test(cmd_logs, logs_f_prints_output_as_it_comes_and_exits_with_the_run_status)
                  "echo first; i=0; while [ ! -e %s ] && [ $i -lt 1000 ]; do sleep 0.01; "
                  "i=$((i+1)); done; echo second; exit 3",
                  go);
-        detach(cmd, id, sizeof id);
+        tc_detach(dir, "", cmd, id, sizeof id);
         const char *args[] = {"logs", "-f", "--dir", dir, id, NULL};
         pid_t pid = tc_spawn(out_path, args);
         /* "first" shows while the run still waits for go. */
@@ -79,7 +67,7 @@ Test(cmd_logs, a_detached_log_has_a_header_and_an_nq_style_footer)
 {
         char id[32], *out, line[512];
 
-        detach("echo hello; exit 2", id, sizeof id);
+        tc_detach(dir, "", "echo hello; exit 2", id, sizeof id);
         cr_assert_eq(tc_run(NULL, "wait -q --timeout 10 --dir '%s' %s", dir, id), 1);
         cr_assert_eq(tc_run(&out, "logs --dir '%s' %s", dir, id), 0);
         cr_expect_eq(strncmp(out, "[started at ", 12), 0, "%s", out);
@@ -96,7 +84,7 @@ Test(cmd_logs, the_footer_says_which_signal_ended_a_killed_run)
 {
         char id[32], *out, line[512];
 
-        detach("exec sleep 20", id, sizeof id);
+        tc_detach(dir, "", "exec sleep 20", id, sizeof id);
         cr_assert_eq(tc_run(NULL, "kill --dir '%s' %s", dir, id), 0);
         cr_expect_eq(tc_run(&out, "logs -f --dir '%s' %s", dir, id), 128 + SIGTERM);
         last_line(out, line, sizeof line);
@@ -109,7 +97,7 @@ Test(cmd_logs, show_names_the_log_of_a_detached_run)
 {
         char id[32], *out, want[700];
 
-        detach("true", id, sizeof id);
+        tc_detach(dir, "", "true", id, sizeof id);
         cr_assert_eq(tc_run(NULL, "wait -q --timeout 10 --dir '%s' %s", dir, id), 0);
         cr_assert_eq(tc_run(&out, "show --dir '%s' %s", dir, id), 0);
         snprintf(want, sizeof want, "log:         %s/%s.log\n", dir, id);
@@ -176,7 +164,7 @@ Test(cmd_logs, the_footer_starts_a_line_of_its_own)
 {
         char id[32], *out, line[512];
 
-        detach("printf partial; exit 1", id, sizeof id);
+        tc_detach(dir, "", "printf partial; exit 1", id, sizeof id);
         cr_assert_eq(tc_run(NULL, "wait -q --timeout 10 --dir '%s' %s", dir, id), 1);
         cr_assert_eq(tc_run(&out, "logs --dir '%s' %s", dir, id), 0);
         cr_expect_neq(strstr(out, "\npartial\n[exited with status 1 after "), NULL, "%s", out);
@@ -192,7 +180,7 @@ Test(cmd_logs, logs_n_counts_only_this_runs_part_of_a_shared_log)
 {
         char id[32], *out;
 
-        detach("echo first run", id, sizeof id);
+        tc_detach(dir, "", "echo first run", id, sizeof id);
         cr_assert_eq(tc_run(NULL, "wait -q --timeout 10 --dir '%s' %s", dir, id), 0);
         cr_assert_eq(
             tc_run(&out, "--detach --task %s --dir '%s' -- sh -c 'echo second run'", id, dir), 0);

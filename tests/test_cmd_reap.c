@@ -2,7 +2,7 @@
 #include <sys/stat.h>
 
 #include "taskrun/procinfo.h"
-#include "taskrun/report.h"
+#include "../src/report.h"
 
 #include "cmd_helpers.h"
 
@@ -19,10 +19,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-        if (sleeper > 0) {
-                kill(sleeper, SIGKILL);
-                waitpid(sleeper, NULL, 0);
-        }
+        tc_end_child(sleeper);
         th_rmtree(dir);
 }
 
@@ -58,19 +55,6 @@ static pid_t dead_pid(void)
                 _exit(0);
         waitpid(pid, NULL, 0);
         return pid;
-}
-
-/* A child that sleeps until the test ends, and its start time. */
-static pid_t live_pid(unsigned long long *ticks)
-{
-        sleeper = fork();
-        cr_assert_neq(sleeper, -1);
-        if (sleeper == 0) {
-                pause();
-                _exit(0);
-        }
-        cr_assert_eq(tr_proc_start_ticks(sleeper, ticks), 0);
-        return sleeper;
 }
 
 static void expect_lost(const char *id)
@@ -122,7 +106,7 @@ Test(cmd_reap, marks_a_task_with_a_dead_pid_lost)
 Test(cmd_reap, marks_a_reused_pid_lost)
 {
         unsigned long long ticks;
-        pid_t pid = live_pid(&ticks);
+        pid_t pid = sleeper = tc_sleeper(&ticks);
         char *out;
 
         add_running("1", host, pid, ticks + 1);
@@ -151,7 +135,7 @@ Test(cmd_reap, marks_a_task_from_an_earlier_boot_lost)
 Test(cmd_reap, leaves_a_live_task_alone)
 {
         unsigned long long ticks;
-        pid_t pid = live_pid(&ticks);
+        pid_t pid = sleeper = tc_sleeper(&ticks);
         struct th_snapshot snap;
         char *out;
 

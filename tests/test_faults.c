@@ -146,13 +146,6 @@ static int patch_text(const char *patch, struct tr_err *e)
         return r;
 }
 
-/* No lock directory and no temp file left in d. */
-static void expect_clean(const char *d)
-{
-        cr_expect_eq(th_count_lockdirs(d), 0, "lock directory left in %s", d);
-        cr_expect_eq(th_count(d, ".*.tmp.*"), 0, "temp file left in %s", d);
-}
-
 static void expect_update_refused(const char *reason)
 {
         struct th_snapshot snap;
@@ -164,7 +157,7 @@ static void expect_update_refused(const char *reason)
         cr_expect(strstr(e.msg, reason) != NULL, "message lacks '%s': %s", reason, e.msg);
         cr_expect_null(strchr(e.msg, '\n'), "message is not one line: %s", e.msg);
         th_snapshot_assert_same(task1, &snap);
-        expect_clean(dir);
+        th_expect_clean(dir);
 }
 
 /* Every line of the file is "taskrun: ..." and at least one contains want. */
@@ -249,7 +242,7 @@ Test(full_disk, update_succeeds_once_there_is_room_again)
         cr_expect_str_eq(th_get_string(t, "status"), "completed");
         cr_expect_str_eq(th_get_string(t, "metadata.mine"), "theirs");
         json_object_put(t);
-        expect_clean(dir);
+        th_expect_clean(dir);
 }
 
 Test(full_disk, create_fails_clearly_and_leaves_no_file)
@@ -263,7 +256,7 @@ Test(full_disk, create_fails_clearly_and_leaves_no_file)
         cr_expect(strstr(e.msg, "No space left on device") != NULL, "%s", e.msg);
         cr_expect_null(strchr(e.msg, '\n'));
         cr_expect_eq(th_count(dir, "*.json"), 1, "a task file appeared");
-        expect_clean(dir);
+        th_expect_clean(dir);
         json_object_put(t);
 }
 
@@ -271,7 +264,7 @@ Test(full_disk, run_output_flows_and_exit_status_is_kept)
 {
         fill_disk(mnt);
         run_expecting("", 3, "No space left on device");
-        expect_clean(dir);
+        th_expect_clean(dir);
 }
 
 Test(full_disk, strict_run_exits_125_and_output_still_flows)
@@ -311,7 +304,7 @@ Test(read_only, create_in_a_read_only_list_fails_clearly)
         expect_warnings(err, "Read-only file system");
         rc = th_sh("'%s' --dir '%s' --strict -- true 2>'%s'", TASKRUN_BIN, dir, err);
         cr_expect_eq(rc, 125);
-        expect_clean(dir);
+        th_expect_clean(dir);
 }
 
 /* --- a lock that is never released ---------------------------------------- */
@@ -408,7 +401,7 @@ Test(eintr, store_operations_succeed_under_a_storm_of_signals)
         cr_expect_eq(json_object_get_int(th_get(t, "metadata.n")), 299);
         cr_expect_str_eq(th_get_string(t, "metadata.mine"), "theirs");
         json_object_put(t);
-        expect_clean(dir);
+        th_expect_clean(dir);
 }
 
 Test(eintr, run_output_and_status_survive_a_storm_of_forwarded_signals)
@@ -450,7 +443,7 @@ Test(eintr, run_output_and_status_survive_a_storm_of_forwarded_signals)
         cr_expect_eq(json_object_get_int(th_get(t, "metadata.taskrun.exit_code")), 7);
         cr_expect_str_eq(th_get_string(t, "metadata.mine"), "theirs");
         json_object_put(t);
-        expect_clean(dir);
+        th_expect_clean(dir);
 }
 
 static int task_state_is(const char *state)

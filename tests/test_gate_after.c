@@ -29,25 +29,6 @@ static void make_task(const char *id, const char *blocked_by)
         tc_write_task(dir, id, json);
 }
 
-/* The task's metadata.taskrun.state, polled until it is want (at most 10 s). */
-static void wait_state(const char *id, const char *want)
-{
-        char path[PATH_MAX];
-        const char *state = NULL;
-
-        tc_task_path(path, sizeof path, dir, id);
-        for (int i = 0; i < 1000; i++) {
-                json_object *task = th_read_json(path);
-                state = task ? th_get_string(task, "metadata.taskrun.state") : NULL;
-                int same = state != NULL && strcmp(state, want) == 0;
-                json_object_put(task);
-                if (same)
-                        return;
-                th_sleep_ms(10);
-        }
-        cr_assert_fail("task %s never reached state %s", id, want);
-}
-
 /* Start `taskrun --dir DIR --task ID --create EXTRA... -- touch DIR/ran-ID`. */
 static pid_t start_gated(const char *id, const char *a1, const char *a2, const char *a3)
 {
@@ -85,7 +66,7 @@ Test(gate_after, waits_recording_waiting_until_the_blocker_completes)
         make_task("1", "");
         pid_t pid = start_gated("5", "--after", "1", NULL);
 
-        wait_state("5", "waiting");
+        tc_await_state(dir, "5", "waiting");
         json_object *task = tc_read_task(dir, "5");
         json_object *ids = th_get(task, "metadata.taskrun.waiting_for");
         cr_assert_not_null(ids);
@@ -119,7 +100,7 @@ Test(gate_after, a_failed_blocker_skips_the_command_with_status_121)
         make_task("1", "");
         pid_t pid = start_gated("5", "--after", "1", NULL);
 
-        wait_state("5", "waiting");
+        tc_await_state(dir, "5", "waiting");
         finish_task("1", "false");
         cr_assert_eq(tc_reap(pid, NULL), 121);
         cr_expect_not(ran("ran"));
@@ -138,7 +119,7 @@ Test(gate_after, after_done_runs_once_the_blocker_ended_however)
         make_task("1", "");
         pid_t pid = start_gated("5", "--after", "1", "--after-done");
 
-        wait_state("5", "waiting");
+        tc_await_state(dir, "5", "waiting");
         finish_task("1", "false");
         cr_assert_eq(tc_reap(pid, NULL), 0);
         cr_expect(ran("ran"));
@@ -150,7 +131,7 @@ Test(gate_after, several_blockers_all_must_complete)
         make_task("2", "");
         pid_t pid = start_gated("5", "--after", "1,2", NULL);
 
-        wait_state("5", "waiting");
+        tc_await_state(dir, "5", "waiting");
         finish_task("1", "true");
         th_sleep_ms(100);
         int status;
@@ -198,9 +179,9 @@ Test(gate_after, a_blocker_killed_with_its_supervisor_skips_the_command)
         const char *args[] = {"--dir", dir, "--task", "1", "--", "sleep", "30", NULL};
         pid_t blocker = tc_spawn(NULL, args);
 
-        wait_state("1", "running");
+        tc_await_state(dir, "1", "running");
         pid_t pid = start_gated("5", "--after", "1", NULL);
-        wait_state("5", "waiting");
+        tc_await_state(dir, "5", "waiting");
         json_object *task = tc_read_task(dir, "1");
         json_object *p = th_get(task, "metadata.taskrun.pid");
         cr_assert_not_null(p);
@@ -220,7 +201,7 @@ Test(gate_after, blocked_by_of_the_task_is_honoured)
         make_task("5", "\"1\"");
         pid_t pid = start_gated("5", NULL, NULL, NULL);
 
-        wait_state("5", "waiting");
+        tc_await_state(dir, "5", "waiting");
         cr_expect_not(ran("ran"));
         finish_task("1", "true");
         cr_assert_eq(tc_reap(pid, NULL), 0);
@@ -258,7 +239,7 @@ Test(gate_after, sigterm_while_waiting_records_killed_and_frees_nothing_else)
         make_task("1", "");
         pid_t pid = start_gated("5", "--after", "1", NULL);
 
-        wait_state("5", "waiting");
+        tc_await_state(dir, "5", "waiting");
         kill(pid, SIGTERM);
         cr_assert_eq(tc_reap(pid, NULL), 128 + SIGTERM);
         cr_expect_not(ran("ran"));
@@ -276,7 +257,7 @@ Test(gate_after, two_tasks_waiting_for_each_other_both_skip)
         make_task("2", "");
         pid_t a = start_gated("1", "--after", "2", NULL);
 
-        wait_state("1", "waiting");
+        tc_await_state(dir, "1", "waiting");
         pid_t b = start_gated("2", "--after", "1", NULL);
         cr_expect_eq(tc_reap(b, NULL), 121);
         cr_expect_eq(tc_reap(a, NULL), 121);
@@ -308,7 +289,7 @@ Test(gate_after, waiting_costs_no_cpu)
 
         make_task("1", "");
         pid_t pid = start_gated("5", "--after", "1", NULL);
-        wait_state("5", "waiting");
+        tc_await_state(dir, "5", "waiting");
         th_sleep_ms(1000);
         finish_task("1", "true");
         cr_assert_eq(tc_reap(pid, &ru), 0);
@@ -324,7 +305,7 @@ Test(gate_after, taskrun_kill_ends_a_waiting_run_before_it_starts)
         make_task("1", "");
         pid_t pid = start_gated("5", "--after", "1", NULL);
 
-        wait_state("5", "waiting");
+        tc_await_state(dir, "5", "waiting");
         cr_assert_eq(tc_run(NULL, "kill --dir '%s' 5", dir), 0);
         cr_assert_eq(tc_reap(pid, NULL), 128 + SIGTERM);
         cr_expect_not(ran("ran"));

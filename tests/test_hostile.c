@@ -89,13 +89,6 @@ static void expect_one_line(const char *msg)
         cr_expect_null(strchr(msg, '\n'), "message is not one line: %s", msg);
 }
 
-/* No lock directory and no temp file left in d. */
-static void expect_clean(const char *d)
-{
-        cr_expect_eq(th_count_lockdirs(d), 0, "lock directory left in %s", d);
-        cr_expect_eq(th_count(d, ".*.tmp.*"), 0, "temp file left in %s", d);
-}
-
 /* The whole of a file of stderr output: exactly one "taskrun: ..." line containing want. */
 static void expect_stderr_line(const char *path, const char *want)
 {
@@ -131,7 +124,7 @@ Test(symlink, task_file_symlink_refused_by_update)
         th_snapshot_assert_same(target, &snap);
         struct stat st;
         cr_expect(lstat(task1, &st) == 0 && S_ISLNK(st.st_mode), "the link was replaced");
-        expect_clean(dir);
+        th_expect_clean(dir);
 }
 
 Test(symlink, task_file_symlink_refused_by_run_and_command_not_started)
@@ -152,7 +145,7 @@ Test(symlink, task_file_symlink_refused_by_run_and_command_not_started)
                       "the command ran although its task file was refused");
         expect_stderr_line(th_at(tmp, "err"), "symlink");
         th_snapshot_assert_same(target, &snap);
-        expect_clean(dir);
+        th_expect_clean(dir);
 }
 
 Test(symlink, task_file_symlink_followed_with_option)
@@ -176,8 +169,8 @@ Test(symlink, task_file_symlink_followed_with_option)
         cr_expect_str_eq(th_get_string(t, "metadata.mine"), "theirs");
         cr_expect_not_null(th_get(t, "x_foreign.keep"));
         json_object_put(t);
-        expect_clean(dir);
-        expect_clean(tmp);
+        th_expect_clean(dir);
+        th_expect_clean(tmp);
 }
 
 Test(symlink, list_dir_symlink_refused_unless_followed)
@@ -205,7 +198,7 @@ Test(symlink, list_dir_symlink_refused_unless_followed)
         cr_assert_not_null(t);
         cr_expect_str_eq(th_get_string(t, "metadata.taskrun.state"), "completed");
         json_object_put(t);
-        expect_clean(dir);
+        th_expect_clean(dir);
 }
 
 Test(symlink, list_dir_symlink_refused_by_store_open)
@@ -293,7 +286,7 @@ static void expect_patch_refused(const char *reason)
         cr_expect(strstr(e.msg, task1) != NULL, "message lacks the path: %s", e.msg);
         expect_one_line(e.msg);
         th_snapshot_assert_same(task1, &snap);
-        expect_clean(dir);
+        th_expect_clean(dir);
 }
 
 /* A file of n bytes: prefix, then fill repeated, then suffix. */
@@ -627,7 +620,7 @@ Test(replaced, update_merges_into_the_new_file)
         cr_expect_str_eq(th_get_string(t, "metadata.other"), "yes");
         cr_expect_null(th_get(t, "x_foreign"), "the old file came back");
         json_object_put(t);
-        expect_clean(dir);
+        th_expect_clean(dir);
 }
 
 Test(replaced, update_gives_up_without_clobbering_a_file_that_keeps_changing)
@@ -646,7 +639,7 @@ Test(replaced, update_gives_up_without_clobbering_a_file_that_keeps_changing)
         cr_expect_str_eq(th_get_string(t, "subject"), want, "the last replacement was lost");
         cr_expect_str_eq(th_get_string(t, "status"), "pending", "wrote over a changed file");
         json_object_put(t);
-        expect_clean(dir);
+        th_expect_clean(dir);
 }
 
 static int replace_with_garbage(json_object *task, void *arg, struct tr_err *e)
@@ -676,5 +669,5 @@ Test(replaced, update_refuses_when_the_new_file_is_corrupt)
         after = th_read_file(task1, NULL);
         cr_expect_str_eq(after, "{ not json", "the corrupt file was overwritten");
         free(after);
-        expect_clean(dir);
+        th_expect_clean(dir);
 }

@@ -32,12 +32,6 @@ static int attempt_int(json_object *a, const char *key)
         return json_object_get_int(v);
 }
 
-/* 1 if process pid no longer exists (reaped or never ours); zombies count as alive. */
-static int gone(pid_t pid)
-{
-        return kill(pid, 0) == -1 && errno == ESRCH;
-}
-
 Test(run_retry, failing_twice_then_succeeding_with_retry_2_exits_0_with_three_attempts_recorded)
 {
         json_object *t;
@@ -188,7 +182,7 @@ Test(run_retry, ctrl_c_during_an_attempt_stops_retrying_and_the_command_is_gone)
         pid = th_read_file("cmdpid", NULL);
         cr_assert_eq(kill(tr, SIGINT), 0);
         cr_expect_eq(run_wait_ms(tr, 5000), 128 + SIGINT);
-        cr_expect(gone(atoi(pid)), "the command %s is still there", pid);
+        cr_expect(th_pid_gone(atoi(pid)), "the command %s is still there", pid);
         free(pid);
         t = run_task("list/1.json");
         cr_expect_eq(run_meta_int(t, "attempt"), 1);
@@ -196,22 +190,29 @@ Test(run_retry, ctrl_c_during_an_attempt_stops_retrying_and_the_command_is_gone)
         json_object_put(t);
 }
 
-Test(run_retry, ctrl_c_during_the_wait_ends_the_run_at_once_and_records_killed)
+/* Task 1 of ./list once its record says when the next attempt is due (at most 5 s). */
+static json_object *await_retry_at(void)
 {
-        pid_t tr = run_start(
-            "\"$TR\" --dir list --retry 3 --retry-delay 20 -- sh -c '" COUNTED("exit 1") "'");
         long long deadline = th_now_ms() + 5000;
         json_object *t;
 
-        /* The wait before attempt 2: the record says running, and when the retry is due. */
         for (;;) {
                 t = th_read_json("list/1.json");
                 if (t != NULL && run_meta_str(t, "retry_at") != NULL)
-                        break;
+                        return t;
                 json_object_put(t);
                 cr_assert(th_now_ms() < deadline, "no retry_at in the record");
                 th_sleep_ms(10);
         }
+}
+
+Test(run_retry, ctrl_c_during_the_wait_ends_the_run_at_once_and_records_killed)
+{
+        pid_t tr = run_start(
+            "\"$TR\" --dir list --retry 3 --retry-delay 20 -- sh -c '" COUNTED("exit 1") "'");
+        /* The wait before attempt 2: the record says running, and when the retry is due. */
+        json_object *t = await_retry_at();
+
         cr_expect_str_eq(run_meta_str(t, "state"), "running");
         cr_expect_eq(json_object_array_length(attempts_of(t)), 1);
         json_object_put(t);
@@ -242,24 +243,16 @@ Test(run_retry, taskrun_kill_during_the_wait_of_a_detached_run_ends_it_and_recor
             run("\"$TR\" --dir list --detach --retry 3 --retry-delay 20 -- sh -c '" COUNTED(
                 "exit 1") "'"),
             0);
-        long long deadline = th_now_ms() + 5000;
-        for (;;) {
-                t = th_read_json("list/1.json");
-                if (t != NULL && run_meta_str(t, "retry_at") != NULL)
-                        break;
-                json_object_put(t);
-                cr_assert(th_now_ms() < deadline, "no retry_at in the record");
-                th_sleep_ms(10);
-        }
+        t = await_retry_at();
         pid_t sup = (pid_t)run_meta_int(t, "supervisor_pid");
         json_object_put(t);
         long long t0 = th_now_ms();
         cr_assert_eq(run("\"$TR\" kill --dir list 1"), 0);
         cr_expect_eq(run("\"$TR\" wait --dir list --timeout 2 1"), 1);
         cr_expect_lt(th_now_ms() - t0, 1500);
-        for (int i = 0; i < 200 && !gone(sup); i++)
+        for (int i = 0; i < 200 && !th_pid_gone(sup); i++)
                 th_sleep_ms(10);
-        cr_expect(gone(sup), "the supervisor %d is still there", (int)sup);
+        cr_expect(th_pid_gone(sup), "the supervisor %d is still there", (int)sup);
         t = run_task("list/1.json");
         cr_expect_str_eq(run_meta_str(t, "state"), "killed");
         cr_expect_eq(json_object_get_int(th_get(t, "metadata.taskrun.killed_by.signal")), SIGTERM);
@@ -378,10 +371,9 @@ Test(run_retry, bad_values_and_companions_without_retry_are_refused)
 
 Test(run_retry, signals_reach_the_command_of_a_later_attempt_and_end_the_retrying)
 {
-        pid_t tr =
-            run_start("\"$TR\" --dir list --retry 3 --retry-delay 0 -- sh -c '" COUNTED(
-                "[ $n = 1 ] && exit 1; trap \"echo got > marker; exit 7\" TERM; touch "
-                "ready; " SH_IDLE) "'");
+        pid_t tr = run_start("\"$TR\" --dir list --retry 3 --retry-delay 0 -- sh -c '" COUNTED(
+            "[ $n = 1 ] && exit 1; trap \"echo got > marker; exit 7\" TERM; touch "
+            "ready; " SH_IDLE) "'");
         json_object *t;
 
         run_await_file("ready", 5000);

@@ -3,12 +3,6 @@
 
 TestSuite(run_stall, .init = run_setup, .fini = run_teardown, .timeout = 60);
 
-/* 1 if process pid no longer exists. */
-static int gone(pid_t pid)
-{
-        return kill(pid, 0) == -1 && errno == ESRCH;
-}
-
 /* The pid a command wrote to path. */
 static pid_t pid_in(const char *path)
 {
@@ -31,7 +25,7 @@ Test(run_stall, a_silent_command_is_ended_with_124_and_recorded_stalled)
                          "pid; exec sleep 10'"),
                      124);
         cr_expect_lt(th_now_ms() - t0, 5000);
-        cr_expect(gone(pid_in("pid")), "the stalled command is still there");
+        cr_expect(th_pid_gone(pid_in("pid")), "the stalled command is still there");
         t = run_task("list/1.json");
         cr_expect_str_eq(run_meta_str(t, "state"), "stalled");
         cr_expect(json_object_get_boolean(run_meta(t, "stalled")));
@@ -78,7 +72,7 @@ Test(run_stall, a_command_ignoring_the_signal_is_killed_after_kill_after_with_13
         cr_assert_eq(run("\"$TR\" --dir list --stall-timeout 0.2 -k 0.2 -- sh -c 'trap \"\" TERM; "
                          "echo $$ > pid; " SH_IDLE "'"),
                      137);
-        cr_expect(gone(pid_in("pid")), "the stalled command is still there");
+        cr_expect(th_pid_gone(pid_in("pid")), "the stalled command is still there");
         t = run_task("list/1.json");
         cr_expect_str_eq(run_meta_str(t, "state"), "stalled");
         cr_expect_eq(run_meta_int(t, "signal"), SIGKILL);

@@ -65,19 +65,13 @@ static char *read_named(const char *name)
         return th_read_file(path, NULL);
 }
 
-static void expect_clean_dir(void)
-{
-        cr_expect_eq(th_count_lockdirs(tmp), 0, "lock directory left");
-        cr_expect_eq(th_count(tmp, ".*.tmp.*"), 0, "temp file left");
-}
-
 Test(create, sequential_creates_get_1_2_3)
 {
         cr_expect_eq(create_one(), 1);
         cr_expect_eq(create_one(), 2);
         cr_expect_eq(create_one(), 3);
         cr_expect_eq(th_count(tmp, "*.json"), 3);
-        expect_clean_dir();
+        th_expect_clean(tmp);
 }
 
 Test(create, created_file_has_id_and_claude_shape)
@@ -201,7 +195,7 @@ Test(create, create_at_existing_id_fails_eexist_and_keeps_content)
         cr_expect_eq(e.errnum, EEXIST);
         cr_expect(strstr(e.msg, "already exists") != NULL, "%s", e.msg);
         th_snapshot_assert_same(path, &snap);
-        expect_clean_dir();
+        th_expect_clean(tmp);
         json_object_put(t);
 }
 
@@ -219,7 +213,7 @@ Test(create, create_at_adopt_returns_1_and_keeps_content)
         cr_assert_eq(tr_store_ref(&store, "4", &ref, &e), 0);
         cr_expect_eq(tr_task_create_at(&store, &ref, t, TR_CREATE_ADOPT, &e), 1);
         th_snapshot_assert_same(path, &snap);
-        expect_clean_dir();
+        th_expect_clean(tmp);
         json_object_put(t);
 }
 
@@ -236,7 +230,7 @@ Test(create, create_at_new_id_sets_id_and_returns_0)
         cr_expect_str_eq(th_get_string(got, "id"), "build-7");
         json_object_put(got);
         json_object_put(t);
-        expect_clean_dir();
+        th_expect_clean(tmp);
 }
 
 Test(create, create_at_plain_file_keeps_its_own_shape)
@@ -270,7 +264,7 @@ Test(create, claude_list_refuses_to_create_a_failed_task)
         cr_expect_eq(tr_task_create(&store, t, &ref, &e), -1);
         cr_expect(strstr(e.msg, "'failed'") != NULL, "%s", e.msg);
         cr_expect_eq(th_count(tmp, "*.json"), 0, "a task file was written");
-        expect_clean_dir();
+        th_expect_clean(tmp);
         json_object_put(t);
 }
 
@@ -350,7 +344,7 @@ Test(create, reserve_moves_the_highwatermark_and_makes_no_file)
         free(mark);
         /* Whoever allocates next, taskrun or Claude, counts the mark and passes it by. */
         cr_expect_eq(create_one(), 2);
-        expect_clean_dir();
+        th_expect_clean(tmp);
 }
 
 Test(create, a_reserved_id_is_created_later_without_the_list_lock)

@@ -104,13 +104,6 @@ static void expect_file(const char *path, const char *want)
         free(got);
 }
 
-/* Nothing left behind in the list directory: no lock directory, no temp file. */
-static void expect_clean_dir(const char *dir)
-{
-        cr_expect_eq(th_count_lockdirs(dir), 0, "lock directory left in %s", dir);
-        cr_expect_eq(th_count(dir, ".*.tmp.*"), 0, "temp file left in %s", dir);
-}
-
 /*
  * Both reading and patching what is at task1 fail with a message naming the
  * path and giving reason, and the file is left exactly as it was.
@@ -134,7 +127,7 @@ static void expect_refused(const char *reason)
         cr_expect(strstr(e.msg, task1) != NULL, "patch: message lacks the path: %s", e.msg);
         cr_expect(strstr(e.msg, reason) != NULL, "patch: message lacks '%s': %s", reason, e.msg);
         th_snapshot_assert_same(task1, &snap);
-        expect_clean_dir(tmp);
+        th_expect_clean(tmp);
 }
 
 Test(read, valid_task_is_read)
@@ -158,7 +151,7 @@ Test(read, missing_file_refused_with_path)
         cr_expect(strstr(e.msg, task1) != NULL, "%s", e.msg);
         cr_expect_eq(patch_with(&store, &ref1, "{}", &e), -1);
         cr_expect_eq(access(task1, F_OK), -1, "patch created the file");
-        expect_clean_dir(tmp);
+        th_expect_clean(tmp);
 }
 
 Test(read, corrupt_json_refused)
@@ -300,7 +293,7 @@ Test(read, symlink_followed_when_allowed)
         json_object *t = th_read_json(target);
         cr_expect_str_eq(th_get_string(t, "subject"), "Rebuilt");
         json_object_put(t);
-        expect_clean_dir(tmp);
+        th_expect_clean(tmp);
 }
 
 Test(read, fifo_refused)
@@ -490,7 +483,7 @@ Test(merge, claude_list_refuses_failed_status_and_leaves_file)
         cr_expect_eq(e.errnum, EINVAL);
         cr_expect(strstr(e.msg, "'failed'") != NULL, "%s", e.msg);
         th_snapshot_assert_same(task1, &snap);
-        expect_clean_dir(tmp);
+        th_expect_clean(tmp);
 }
 
 Test(merge, claude_list_refuses_non_string_or_deleted_status)
@@ -545,7 +538,7 @@ Test(merge, plain_file_accepts_failed_status)
         cr_assert_eq(tr_store_open(&s, &o, 0, &ref, &e), 0, "%s", e.msg);
         cr_assert_eq(patch_with(&s, &ref, "{\"status\": \"failed\"}", &e), 0, "%s", e.msg);
         expect_file(file, "{\n  \"name\": \"ci\",\n  \"status\": \"failed\"\n}");
-        expect_clean_dir(tmp);
+        th_expect_clean(tmp);
 }
 
 Test(merge, plain_file_refuses_other_statuses)
@@ -613,7 +606,7 @@ Test(merge, failed_mutation_writes_nothing)
         cr_expect_eq(tr_task_update(&store, &ref1, fail_fn, NULL, &e), -1);
         cr_expect_str_eq(e.msg, "mutator gave up");
         th_snapshot_assert_same(task1, &snap);
-        expect_clean_dir(tmp);
+        th_expect_clean(tmp);
 }
 
 Test(format, two_space_indent_no_trailing_newline)
@@ -761,7 +754,7 @@ Test(atomic, exclusive_write_never_overwrites)
         cr_expect_eq(tr_atomic_write(task1, "new", 3, 0644, 1, &e), -1);
         cr_expect_eq(e.errnum, EEXIST);
         expect_file(task1, "old");
-        expect_clean_dir(tmp);
+        th_expect_clean(tmp);
 }
 
 Test(atomic, exclusive_write_creates_with_mode)
@@ -775,7 +768,7 @@ Test(atomic, exclusive_write_creates_with_mode)
         stat(task1, &st);
         cr_expect_eq(st.st_mode & 07777, 0640);
         cr_expect_eq(st.st_nlink, 1, "temp file still linked");
-        expect_clean_dir(tmp);
+        th_expect_clean(tmp);
 }
 
 Test(atomic, replace_keeps_exact_mode_whatever_the_umask)
@@ -797,7 +790,7 @@ Test(atomic, replace_writes_whole_content)
         th_write_file(task1, "a much longer old content");
         cr_assert_eq(tr_atomic_write(task1, "short", 5, 0644, 0, &e), 0, "%s", e.msg);
         expect_file(task1, "short");
-        expect_clean_dir(tmp);
+        th_expect_clean(tmp);
 }
 
 Test(atomic, failed_rename_removes_temp_file)

@@ -32,4 +32,17 @@ struct tr_proc_stat {
 /* State and start time of pid from /proc/PID/stat; -1 with errno ENOENT if there is none. */
 int tr_proc_stat(pid_t pid, struct tr_proc_stat *st);
 
+/*
+ * 1 if pid is still the process that started at ticks (0: whichever has the
+ * pid) and has not ended: a zombie has, though /proc still shows it.
+ */
+int tr_proc_is_running(pid_t pid, unsigned long long ticks);
+
+/*
+ * A pidfd of pid (pidfd_open(2), close-on-exec): it turns readable when pid
+ * ends, and while it is open the pid cannot name another process. -1 with
+ * errno: ESRCH no such process, ENOSYS a kernel before Linux 5.3.
+ */
+int tr_pidfd_open(pid_t pid);
+
 #endif

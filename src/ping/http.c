@@ -59,6 +59,7 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
         return len;
 }
 
+/* The monitor's answer body is not needed: read and dropped. */
 static size_t discard(char *buf, size_t size, size_t n, void *arg)
 {
         (void)buf, (void)arg;
@@ -106,6 +107,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
         return over(arg);
 }
 
+/* One POST of body to url, bounded by a's deadline; http and https only, a few redirects. */
 static CURL *ping_handle(struct attempt *a, const char *url, const char *body, size_t len)
 {
         CURL *h = curl_easy_init();

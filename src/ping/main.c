@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exit.h"
 #include "http.h"
 
 #define STATUS_LINE_MAX 16
@@ -85,14 +86,14 @@ int main(int argc, char **argv)
         if (argc != 3) {
                 fputs("usage: taskrun-ping URL RID (the end on stdin); started by taskrun --ping\n",
                       stderr);
-                return 2;
+                return TR_EXIT_USAGE;
         }
         signal(SIGPIPE, SIG_IGN); /* taskrun may be gone: its stdout is then nobody's */
         p.url = argv[1];
         p.rid = argv[2];
         if (tr_ping_http_init(&e) == -1) {
                 printf("start %s\n", e.msg);
-                return 1;
+                return TR_EXIT_FAIL;
         }
         p.cut_short = end_is_coming;
         if (tr_ping_http_send(&p, "/start", "start", "", 0, &e) == -1)
@@ -100,12 +101,12 @@ int main(int argc, char **argv)
         fflush(stdout);
         p.cut_short = NULL;
         if ((end = read_end(&len)) == NULL)
-                return 1;
+                return TR_EXIT_FAIL;
         suffix = end_suffix(end, len, &body, suffix_buf, sizeof suffix_buf);
         r = tr_ping_http_send(&p, suffix, *suffix == '\0' ? "success" : "failure", body,
                               len - (size_t)(body - end), &e);
         if (r == -1)
                 printf("end %s\n", e.msg);
         free(end);
-        return r == -1;
+        return r == -1 ? TR_EXIT_FAIL : TR_EXIT_OK;
 }
