@@ -12,10 +12,10 @@
 #define SUBJECT_CHARS 40
 #define LAST_LINE_CHARS 60
 
-enum { OPT_JSON = TR_OPT_FIRST_FREE, OPT_STATUS, OPT_STATE };
+enum { OPT_STATUS = TR_OPT_FIRST_FREE, OPT_STATE };
 
 static const struct option list_options[] = {
-    {"json", no_argument, NULL, OPT_JSON},
+    {"json", no_argument, NULL, TR_OPT_JSON},
     {"status", required_argument, NULL, OPT_STATUS},
     {"state", required_argument, NULL, OPT_STATE},
     {"help", no_argument, NULL, 'h'},
@@ -29,7 +29,6 @@ struct list_opts {
         int n_statuses;
         const char **states; /* --state values; n_states of them */
         int n_states;
-        struct tr_store_opts store;
 };
 
 static void usage(FILE *f)
@@ -220,13 +219,16 @@ static int print_object(const struct tr_task_ref *ref, json_object *task, void *
         return 0;
 }
 
-static int list(const struct list_opts *o)
+static int list(void *opts, const struct tr_store_opts *so, char **args, int nargs)
 {
+        const struct list_opts *o = opts;
         struct tr_store s;
         struct tr_task_list skipped = {0};
         struct walk w = {.o = o, .s = &s};
         struct tr_err e;
-        int missing, r = tr_cmd_open_list(CMD, &o->store, &s, &missing);
+        int missing, r = tr_cmd_open_list(CMD, so, &s, &missing);
+
+        (void)args, (void)nargs;
 
         if (r != TR_EXIT_OK)
                 return r;
@@ -250,11 +252,7 @@ static int list(const struct list_opts *o)
         else
                 print_table(&w);
         free(w.rows);
-        if (fflush(stdout) == EOF || ferror(stdout)) {
-                tr_warnx("%s: write error on standard output", CMD);
-                return TR_EXIT_FAIL;
-        }
-        return TR_EXIT_OK;
+        return tr_cmd_flush(CMD) == 0 ? TR_EXIT_OK : TR_EXIT_FAIL;
 }
 
 /* One of list's own options into its list_opts. */
@@ -262,7 +260,7 @@ static int apply_option(void *opts, int opt, const char *arg)
 {
         struct list_opts *o = opts;
 
-        if (opt == OPT_JSON)
+        if (opt == TR_OPT_JSON)
                 o->json = 1;
         else if (opt == OPT_STATUS)
                 o->statuses[o->n_statuses++] = arg;
@@ -273,14 +271,7 @@ static int apply_option(void *opts, int opt, const char *arg)
         return 0;
 }
 
-static const struct tr_cmd_spec list_spec = {
-    .name = CMD,
-    .shortopts = "h",
-    .longopts = list_options,
-    .usage = usage,
-    .apply = apply_option,
-    .max_args = 0,
-};
+static const struct tr_cmd_spec spec = {CMD, "h", list_options, usage, apply_option, list, 0};
 
 int tr_cmd_list(int argc, char **argv)
 {
@@ -293,8 +284,9 @@ int tr_cmd_list(int argc, char **argv)
         if (o.statuses == NULL || o.states == NULL) {
                 tr_warnx("%s: out of memory", CMD);
                 r = TR_EXIT_FAIL;
-        } else if ((r = tr_cmd_parse(&list_spec, argc, argv, &o, &o.store)) == TR_CMD_GO)
-                r = list(&o);
+        } else {
+                r = tr_cmd_main(&spec, argc, argv, &o);
+        }
         free(o.statuses);
         free(o.states);
         return r;

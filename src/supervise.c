@@ -609,7 +609,7 @@ int tr_outcome_status(const struct tr_outcome *out, int preserve_status)
                 return out->exec_errno == ENOENT ? TR_EXIT_NOENT : TR_EXIT_NOEXEC;
         if ((out->timed_out || out->stalled) && !preserve_status)
                 return out->signal == SIGKILL ? TR_EXIT_TIMEOUT_KILL : TR_EXIT_TIMEOUT;
-        status = out->signal != 0 ? 128 + out->signal : out->exit_code;
+        status = out->signal != 0 ? TR_EXIT_SIGNAL + out->signal : out->exit_code;
         /* Output lost on the way is never a success. */
         return status == 0 && out->output_errno != 0 ? TR_EXIT_ERROR : status;
 }
