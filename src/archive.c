@@ -28,23 +28,10 @@ int tr_archive_root(char *buf, size_t n, struct tr_err *e)
         return 0;
 }
 
-/* FNV-1a, 64 bits: a stable short name for a path, not a secret. */
-static uint64_t fnv1a(const char *s)
-{
-        uint64_t h = 0xcbf29ce484222325ULL;
-
-        for (; *s; s++) {
-                h ^= (unsigned char)*s;
-                h *= 0x100000001b3ULL;
-        }
-        return h;
-}
-
 int tr_archive_dir(const struct tr_store *s, char *buf, size_t n, struct tr_err *e)
 {
         char root[PATH_MAX], abs[PATH_MAX * 2], name[KEY_NAME_MAX + 1], cwd[PATH_MAX];
         const char *src = s->list, *slash;
-        size_t i = 0;
 
         if (tr_archive_root(root, sizeof root, e) == -1)
                 return -1;
@@ -55,15 +42,9 @@ int tr_archive_dir(const struct tr_store *s, char *buf, size_t n, struct tr_err 
                 snprintf(abs, sizeof abs, "%s/%s", cwd, s->dir);
         if (*src == '\0')
                 src = (slash = strrchr(s->dir, '/')) != NULL && slash[1] ? slash + 1 : s->dir;
-        for (; src[i] && i < KEY_NAME_MAX; i++) {
-                unsigned char c = (unsigned char)src[i];
-                int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                         (c >= '0' && c <= '9') || c == '_' || c == '-';
-                name[i] = ok ? (char)c : '-';
-        }
-        name[i] = '\0';
-        if (snprintf(buf, n, "%s/%s-%016llx", root, i ? name : "list",
-                     (unsigned long long)fnv1a(abs)) >= (int)n)
+        tr_path_safe_text(src, KEY_NAME_MAX, name);
+        if (snprintf(buf, n, "%s/%s-%016llx", root, name[0] ? name : "list",
+                     (unsigned long long)tr_path_hash(abs)) >= (int)n)
                 return tr_err_sys(e, ENAMETOOLONG, "%s", root);
         return 0;
 }

@@ -41,3 +41,28 @@ int tr_mkdir_p(const char *path, mode_t mode)
         }
         return mkdir(tmp, mode) == -1 && errno != EEXIST ? -1 : 0;
 }
+
+void tr_path_safe_text(const char *text, size_t max, char *out)
+{
+        size_t k = 0;
+
+        for (const char *p = text; *p && k < max; p++) {
+                unsigned char c = (unsigned char)*p;
+                int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '-' || c == '_';
+                if (ok || (k > 0 && out[k - 1] != '_'))
+                        out[k++] = ok ? (char)c : '_';
+        }
+        out[k] = '\0';
+}
+
+uint64_t tr_path_hash(const char *text)
+{
+        uint64_t h = 14695981039346656037ULL;
+
+        for (; *text; text++) {
+                h ^= (unsigned char)*text;
+                h *= 1099511628211ULL;
+        }
+        return h;
+}

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "rundir.h"
+#include "taskrun/path.h"
 
 #define NAME_TEXT_CHARS 40
 
@@ -78,30 +79,10 @@ int tr_rundir(const char *sub, char *buf, size_t n, struct tr_err *e)
         return 0;
 }
 
-/* FNV-1a, 64 bits: enough to keep apart the keys one user has on one host. */
-static uint64_t fnv1a(const char *s)
-{
-        uint64_t h = 14695981039346656037ULL;
-
-        for (; *s; s++) {
-                h ^= (unsigned char)*s;
-                h *= 1099511628211ULL;
-        }
-        return h;
-}
-
 void tr_rundir_name(const char *prefix, const char *text, char *buf, size_t n)
 {
         char safe[NAME_TEXT_CHARS + 1];
-        size_t k = 0;
 
-        for (const char *p = text; *p && k < NAME_TEXT_CHARS; p++) {
-                unsigned char c = (unsigned char)*p;
-                int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                         (c >= '0' && c <= '9') || c == '-' || c == '_';
-                if (ok || (k > 0 && safe[k - 1] != '_'))
-                        safe[k++] = ok ? (char)c : '_';
-        }
-        safe[k] = '\0';
-        snprintf(buf, n, "%s-%s-%016llx", prefix, safe, (unsigned long long)fnv1a(text));
+        tr_path_safe_text(text, NAME_TEXT_CHARS, safe);
+        snprintf(buf, n, "%s-%s-%016llx", prefix, safe, (unsigned long long)tr_path_hash(text));
 }

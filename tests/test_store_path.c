@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "taskrun/path.h"
 #include "taskrun/store.h"
 
 static char tmp[PATH_MAX];
@@ -476,4 +477,20 @@ Test(store_path, lock_timeout_and_follow_carried_into_store)
         cr_assert_eq(tr_store_open(&s, &o, 0, NULL, &e), 0, "%s", e.msg);
         cr_expect_eq(s.lock_timeout_ms, 1234);
         cr_expect_eq(s.follow_symlinks, 0);
+}
+
+/* Names made for files: safe characters kept, a run of others one '_', and a stable hash. */
+Test(store_path, safe_text_keeps_what_a_file_name_may_hold)
+{
+        char out[16];
+
+        tr_path_safe_text("build/x86 64..release", 15, out);
+        cr_expect_str_eq(out, "build_x86_64_re");
+        tr_path_safe_text("//leading", 15, out);
+        cr_expect_str_eq(out, "leading");
+        tr_path_safe_text("", 15, out);
+        cr_expect_str_eq(out, "");
+        cr_expect_eq(tr_path_hash(""), 14695981039346656037ULL);
+        cr_expect_eq(tr_path_hash("a"), 0xaf63dc4c8601ec8cULL); /* FNV-1a's published value */
+        cr_expect_neq(tr_path_hash("/tmp/a"), tr_path_hash("/tmp/b"));
 }
