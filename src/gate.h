@@ -65,6 +65,7 @@ struct tr_gate {
         const char *task_id;           /* --task, when given */
         char *const *argv;
         json_object *options;  /* the run options a rerun reuses, recorded too; or NULL */
+        json_object *task;     /* the task as the run found it (borrowed), or NULL: read it */
         int *ready_fd;         /* --detach: closed once a waiting or queued record is written */
         int unique_fd;         /* the key's file, flock(2)ed for the run's life; -1 */
         struct tr_queue queue; /* --slots: the place in line, then the slot held */

@@ -285,7 +285,11 @@ static json_object *read_blocked_by(struct tr_gate *g)
         struct tr_err e;
 
         if (g->ref == NULL || g->task_id == NULL || g->o->ignore_blocked ||
-            g->store->schema != TR_SCHEMA_CLAUDE || tr_task_read(g->store, g->ref, &task, &e) == -1)
+            g->store->schema != TR_SCHEMA_CLAUDE)
+                return NULL;
+        /* The task the run just read, if it has it: no second read at every launch. */
+        if ((task = json_object_get(g->task)) == NULL &&
+            tr_task_read(g->store, g->ref, &task, &e) == -1)
                 return NULL;
         if (!json_object_object_get_ex(task, "blockedBy", &ids) ||
             !json_object_is_type(ids, json_type_array)) {

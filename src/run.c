@@ -49,7 +49,8 @@ static int select_existing(struct run_ctx *c, struct tr_err *e)
                                    c->ref.id, c->store.dir);
                 return -1;
         }
-        json_object_put(task);
+        json_object_put(c->gate.task);
+        c->gate.task = task; /* its blockedBy is the gate's to read */
         return 0;
 }
 
@@ -510,11 +511,29 @@ static int open_and_select(struct run_ctx *c)
         return TR_GO;
 }
 
+/* From the task chosen to the end: detached or not, then the gates and the command. */
+static int run_selected(struct run_ctx *c)
+{
+        struct tr_err e;
+        int status = TR_EXIT_ERROR;
+
+        if (c->o->detach) {
+                int r = tr_run_detach(c, &status, &e);
+                if (r != 0) {
+                        if (r == -1)
+                                tr_warn_err(&e);
+                        return r == -1 ? TR_EXIT_ERROR : status;
+                }
+        }
+        c->info.options = tr_run_opts_json(c->o); /* NULL for a run with the default options */
+        return gate_and_supervise(c);
+}
+
 int tr_run(const struct tr_run_opts *o)
 {
         struct run_ctx c = {.o = o, .tracked = 1, .ready_fd = -1, .events = {.fd = -1}};
         struct tr_err e;
-        int status = TR_EXIT_ERROR;
+        int status;
 
         ensure_std_fds();
         if (tr_gate_after_check(&o->gate, &o->store, &e) == -1) {
@@ -525,20 +544,11 @@ int tr_run(const struct tr_run_opts *o)
         c.gate.store = &c.store;
         c.gate.task_id = o->task_id;
         c.gate.ready_fd = &c.ready_fd;
-        if ((status = open_and_select(&c)) != TR_GO)
-                return status;
-        if (o->detach) {
-                int r = tr_run_detach(&c, &status, &e);
-                if (r != 0) {
-                        if (r == -1)
-                                tr_warn_err(&e);
-                        return r == -1 ? TR_EXIT_ERROR : status;
-                }
-        }
-        c.info.options = tr_run_opts_json(o); /* NULL for a run with the default options */
-        status = gate_and_supervise(&c);
+        if ((status = open_and_select(&c)) == TR_GO)
+                status = run_selected(&c);
         json_object_put(c.info.options);
         json_object_put(c.pending);
+        json_object_put(c.gate.task);
         return status;
 }
 
