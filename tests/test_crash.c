@@ -557,20 +557,46 @@ static pid_t start_update_loop(long from)
         return pid;
 }
 
+/*
+ * How long one `taskrun update` takes here, in ms: the kills must fall across
+ * a whole update, and one takes a few ms in a plain build but tens under
+ * ASan on a loaded machine.
+ */
+static long one_update_ms(void)
+{
+        char calib[PATH_MAX + 16], cmd[2 * PATH_MAX + 128], *text = version_text(0);
+        long long t0;
+
+        snprintf(calib, sizeof calib, "%s.calib", dir);
+        mkdir(calib, 0755);
+        th_write_file(th_at(calib, "1.json"), text);
+        free(text);
+        snprintf(cmd, sizeof cmd, "'%s' update --dir '%s' --set-meta counter=1 1", TASKRUN_BIN,
+                 calib);
+        t0 = th_now_ms();
+        cr_assert_eq(th_run(cmd, NULL), 0, "%s", cmd);
+        t0 = th_now_ms() - t0;
+        th_rmtree(calib);
+        return (long)t0;
+}
+
 Test(crash, update_command_killed_anywhere_leaves_a_whole_version)
 {
         long runs = th_env_long("TASKRUN_CRASH_RUNS", 40) / 2;
         long real_waits = th_env_long("TASKRUN_CRASH_REAL_WAITS", 0);
         struct figures f = {0};
-        long counter = 0, loop_writes = 0;
+        long counter = 0, loop_writes = 0, window;
         char *text = version_text(0), patch[64];
 
         seed_once();
         th_write_file(task1, text);
         free(text);
+        /* Kill anywhere in the first few updates of the loop: 60 ms, or three updates if longer. */
+        window = 3 * one_update_ms();
+        window = window > 60 ? window : 60;
         for (f.runs = 0; f.runs < runs;) {
                 pid_t pid = start_update_loop(counter + 1);
-                th_sleep_ms(rand() % 60);
+                th_sleep_ms(rand() % window);
                 kill(-pid, SIGKILL);
                 waitpid(pid, NULL, 0);
                 f.runs++;
