@@ -30,25 +30,6 @@ static int is_numeric(const char *s)
         return 1;
 }
 
-int tr_id_compare(const char *a, const char *b)
-{
-        int na = is_numeric(a), nb = is_numeric(b);
-
-        if (na != nb)
-                return na ? -1 : 1;
-        if (na) {
-                /* Compare as numbers of any length: skip leading zeros, then longer is bigger. */
-                while (*a == '0' && a[1] != '\0')
-                        a++;
-                while (*b == '0' && b[1] != '\0')
-                        b++;
-                size_t la = strlen(a), lb = strlen(b);
-                if (la != lb)
-                        return la < lb ? -1 : 1;
-        }
-        return strcmp(a, b);
-}
-
 /* A task file's id, with what sorting it needs worked out once. */
 struct name {
         char id[TR_ID_MAX];
@@ -67,7 +48,7 @@ static int name_compare(const void *a, const void *b)
         return x->digits ? strcmp(x->digits, y->digits) : strcmp(x->id, y->id);
 }
 
-/* The ids of a directory's task files, sorted as tr_id_compare sorts them. */
+/* The ids of a directory's task files: numeric ones by number first, then the others by strcmp. */
 static int read_names(const char *dir, struct name **out, size_t *n, struct tr_err *e)
 {
         DIR *d = opendir(dir);

@@ -40,7 +40,4 @@ typedef int (*tr_list_fn)(const struct tr_task_ref *ref, json_object *task, void
 int tr_list_each(const struct tr_store *s, struct tr_task_list *l, tr_list_fn fn, void *arg,
                  struct tr_err *e);
 
-/* Numeric ids by number, then the rest by strcmp. */
-int tr_id_compare(const char *a, const char *b);
-
 #endif
