@@ -117,8 +117,11 @@ static int write_record(const char *path, json_object *record, struct tr_err *e)
         const char *text = json_object_to_json_string_ext(
             record, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
-        return tr_atomic_write(path, text, strlen(text), 0600, TR_ATOMIC_NOSYNC, e);
+        return tr_atomic_write(path, text, strlen(text), 0600,
+                               TR_ATOMIC_NOSYNC | TR_ATOMIC_EXCL | TR_ATOMIC_SPARE, e);
 }
+
+static int prune(const char *dir, size_t keep, int64_t older_than_ms, int dry_run, int recycle);
 
 int tr_archive_put(const struct tr_store *s, const char *id, json_object *task, struct tr_err *e)
 {
@@ -150,7 +153,7 @@ int tr_archive_put(const struct tr_store *s, const char *id, json_object *task, 
         json_object_put(record);
         json_object_put(copy);
         if (r == 0)
-                tr_archive_prune(dir, TR_ARCHIVE_KEEP, -1, 0, NULL);
+                prune(dir, TR_ARCHIVE_KEEP, -1, 0, 1);
         return r;
 }
 
@@ -317,15 +320,22 @@ int tr_archive_each(const struct tr_store *s, int64_t since_ns, int64_t until_ns
         return 0;
 }
 
-/* Remove a record and the log link beside it. */
-static int remove_record(const char *dir, const char *name)
+/*
+ * Remove a record and the log link beside it. Recycled, the record becomes
+ * the directory's spare file, which the next record is written into: freeing
+ * an inode and allocating one cost more than the whole record's write.
+ */
+static int remove_record(const char *dir, const char *name, int recycle)
 {
-        char path[PATH_MAX * 2];
+        char path[PATH_MAX * 2], spare[PATH_MAX + sizeof TR_ATOMIC_SPARE_NAME + 1];
         size_t len = strlen(name);
 
         snprintf(path, sizeof path, "%s/%.*s.log", dir, (int)(len - 5), name);
         unlink(path);
         snprintf(path, sizeof path, "%s/%s", dir, name);
+        snprintf(spare, sizeof spare, "%s/%s", dir, TR_ATOMIC_SPARE_NAME);
+        if (recycle && renameat2(AT_FDCWD, path, AT_FDCWD, spare, RENAME_NOREPLACE) == 0)
+                return 0;
         return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
 }
 
@@ -343,21 +353,36 @@ static int too_old(const char *dir, const char *name, int64_t older_than_ms)
                                            older_than_ms;
 }
 
-int tr_archive_prune(const char *dir, size_t keep, int64_t older_than_ms, int dry_run,
-                     struct tr_err *e)
+/* tr_archive_prune, the records removed kept as the spare when recycle says so. -1: errno. */
+static int prune(const char *dir, size_t keep, int64_t older_than_ms, int dry_run, int recycle)
 {
         size_t n;
         char **names = record_names(dir, &n);
         int removed = 0;
 
         if (names == NULL)
-                return errno == ENOENT ? 0 : tr_err_sys(e, errno, "%s", dir);
+                return -1;
         for (size_t i = 0; i < n; i++) {
                 if (i + keep >= n && !too_old(dir, names[i], older_than_ms))
                         continue;
-                if (dry_run || remove_record(dir, names[i]) == 0)
+                if (dry_run || remove_record(dir, names[i], recycle) == 0)
                         removed++;
         }
         free_names(names, n);
+        return removed;
+}
+
+int tr_archive_prune(const char *dir, size_t keep, int64_t older_than_ms, int dry_run,
+                     struct tr_err *e)
+{
+        char spare[PATH_MAX + sizeof TR_ATOMIC_SPARE_NAME + 1];
+        int removed = prune(dir, keep, older_than_ms, dry_run, 0);
+
+        if (removed == -1)
+                return errno == ENOENT ? 0 : tr_err_sys(e, errno, "%s", dir);
+        /* gc trims for good: no spare is left for a list that may not run again. */
+        snprintf(spare, sizeof spare, "%s/%s", dir, TR_ATOMIC_SPARE_NAME);
+        if (!dry_run)
+                unlink(spare);
         return removed;
 }

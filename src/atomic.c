@@ -1,12 +1,21 @@
 /*
- * Atomic replacement: temp file in the same directory, fsync, rename (or
- * link for exclusive creation). Never truncate in place.
+ * Atomic replacement: temp file in the same directory, fdatasync, rename (or,
+ * to create, a rename that will not replace: link(2) where that is missing).
+ * Never truncate in place.
  *
  * The directory is not fsynced. The data is on disk before the name points
- * at it, and a rename or link is one journaled step, so after a crash or a
+ * at it, and a rename is one journaled step, so after a crash or a
  * power loss the name holds the old file or the new one, whole; at worst the
  * last write is undone, as an unfinished transaction is. The directory fsync
  * would only make the new name survive sooner, at half the cost of the write.
+ *
+ * With TR_ATOMIC_SPARE the temp file is the directory's spare, the file the
+ * last write replaced: claimed by renaming it to a temp name (one writer
+ * wins), overwritten, synced, and exchanged with the target, which becomes
+ * the next spare. No inode or block is allocated or freed, so the sync
+ * writes one data block and the inode; a new file each time costs three times
+ * that on ext4. A spare that anyone still has open (a reader of the old
+ * version) is not reused: see claim_spare.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,20 +32,85 @@
 #include "taskrun/fdio.h"
 #include "taskrun/path.h"
 
-/* Write data to a fresh temp file named ".BASE.tmp.XXXXXX" and fsync it (if durable). */
-static int write_temp(const char *dir, const char *base, const void *data, size_t len, mode_t mode,
-                      int durable, char *tmp, size_t tsz, struct tr_err *e)
+/* dir's spare file. */
+static int spare_path(const char *dir, char *buf, size_t n)
 {
+        return snprintf(buf, n, "%s/%s", dir, TR_ATOMIC_SPARE_NAME) >= (int)n ? -1 : 0;
+}
+
+/* A temp name for base in dir, ".BASE.tmp.XXXXXX" as mkostemp makes them, not created. */
+static int temp_name(const char *dir, const char *base, char *tmp, size_t tsz)
+{
+        static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV";
+        struct timespec ts;
+        unsigned long long v;
+        int len = snprintf(tmp, tsz, "%s/.%s.tmp.XXXXXX", dir, base);
+
+        if (len >= (int)tsz)
+                return -1;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        v = (unsigned long long)ts.tv_nsec * 2654435761u ^ (unsigned long long)getpid() << 20;
+        for (char *p = tmp + len - 6; *p; p++, v /= 60)
+                *p = digits[v % 60];
+        return 0;
+}
+
+/*
+ * The directory's spare, claimed under a temp name in tmp: an fd open for
+ * writing, or -1 when there is none or it will not do (a link, another
+ * owner's, linked elsewhere), then removed.
+ */
+static int claim_spare(const char *dir, const char *base, char *tmp, size_t tsz)
+{
+        char spare[PATH_MAX];
+        struct stat st;
         int fd;
 
+        if (spare_path(dir, spare, sizeof spare) == -1 || temp_name(dir, base, tmp, tsz) == -1 ||
+            renameat2(AT_FDCWD, spare, AT_FDCWD, tmp, RENAME_NOREPLACE) == -1)
+                return -1;
+        fd = open(tmp, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        /* A write lease is refused while anyone else has the file open: a
+         * reader still reading the old version it was, which must not change
+         * under it. Taken and given back at once; no one else can open it by
+         * this name. */
+        if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+            st.st_uid == geteuid() && fcntl(fd, F_SETLEASE, F_WRLCK) == 0 &&
+            fcntl(fd, F_SETLEASE, F_UNLCK) == 0)
+                return fd;
+        if (fd != -1)
+                close(fd);
+        unlink(tmp);
+        return -1;
+}
+
+/*
+ * Write data to a temp file (the spare, if asked and there is one) and sync
+ * it unless told not to. fdatasync is enough: it makes the data and the size
+ * durable, which is what reading the file back whole takes; the times and
+ * the mode (set here to what it was) may lag.
+ */
+static int write_temp(const char *dir, const char *base, const void *data, size_t len, mode_t mode,
+                      int flags, char *tmp, size_t tsz, struct tr_err *e)
+{
+        int fd = -1;
+
         /* A name not ending in .json, so no reader mistakes it for a task. */
-        if (snprintf(tmp, tsz, "%s/.%s.tmp.XXXXXX", dir, base) >= (int)tsz)
-                return tr_err_sys(e, ENAMETOOLONG, "%s", base);
-        fd = mkostemp(tmp, O_CLOEXEC);
+        if ((flags & TR_ATOMIC_SPARE) && (fd = claim_spare(dir, base, tmp, tsz)) != -1 &&
+            ftruncate(fd, (off_t)len) == -1) {
+                close(fd);
+                unlink(tmp);
+                fd = -1;
+        }
+        if (fd == -1) {
+                if (snprintf(tmp, tsz, "%s/.%s.tmp.XXXXXX", dir, base) >= (int)tsz)
+                        return tr_err_sys(e, ENAMETOOLONG, "%s", base);
+                fd = mkostemp(tmp, O_CLOEXEC);
+        }
         if (fd == -1)
                 return tr_err_sys(e, errno, "%s: cannot create temp file", dir);
         if (fchmod(fd, mode) == -1 || tr_write_all(fd, data, len) == -1 ||
-            (durable && fsync(fd) == -1)) {
+            (!(flags & TR_ATOMIC_NOSYNC) && fdatasync(fd) == -1)) {
                 int saved = errno;
                 close(fd);
                 unlink(tmp);
@@ -47,6 +121,41 @@ static int write_temp(const char *dir, const char *base, const void *data, size_
                 unlink(tmp);
                 return tr_err_sys(e, saved, "%s: close", tmp);
         }
+        return 0;
+}
+
+/*
+ * Put tmp in path's place: exchanged with the old file, which is kept as the
+ * spare (or removed), with TR_ATOMIC_SPARE; renamed over it otherwise, as
+ * anything but a regular file is (a symlink is replaced, not followed).
+ */
+static int replace(const char *dir, const char *tmp, const char *path, int flags)
+{
+        char spare[PATH_MAX];
+        struct stat st;
+
+        if (!(flags & TR_ATOMIC_SPARE) ||
+            renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == -1)
+                return rename(tmp, path);
+        if (lstat(tmp, &st) == -1 || !S_ISREG(st.st_mode)) {
+                renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE);
+                return rename(tmp, path);
+        }
+        if (spare_path(dir, spare, sizeof spare) == -1 ||
+            renameat2(AT_FDCWD, tmp, AT_FDCWD, spare, RENAME_NOREPLACE) == -1)
+                unlink(tmp);
+        return 0;
+}
+
+/* Put tmp at path, which must not exist; on success the temp name is gone. */
+static int create(const char *tmp, const char *path)
+{
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+                return 0;
+        /* A filesystem without RENAME_NOREPLACE: link(2) refuses an existing target too. */
+        if (errno != EINVAL || link(tmp, path) == -1)
+                return -1;
+        unlink(tmp);
         return 0;
 }
 
@@ -72,18 +181,14 @@ int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
         /* A new file gets the mode open(2) would give it; a replacement keeps the exact mode. */
         if (excl)
                 mode &= ~current_umask();
-        if (write_temp(dir, base, data, len, mode, !(flags & TR_ATOMIC_NOSYNC), tmp, sizeof tmp,
-                       e) == -1)
+        if (write_temp(dir, base, data, len, mode, flags, tmp, sizeof tmp, e) == -1)
                 return -1;
-        /* link(2) refuses an existing target; rename(2) replaces it atomically. */
-        r = excl ? link(tmp, path) : rename(tmp, path);
+        r = excl ? create(tmp, path) : replace(dir, tmp, path, flags);
         if (r == -1) {
                 int saved = errno;
                 unlink(tmp);
                 return tr_err_sys(e, saved, "%s", path);
         }
-        if (excl)
-                unlink(tmp);
         return 0;
 }
 

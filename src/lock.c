@@ -89,10 +89,41 @@ static int flock_until(int fd, int64_t deadline)
         return 0;
 }
 
-/* One attempt at the lock directory: 0 taken, 1 busy, -1 error. */
-static int try_mkdir_lock(const char *path)
+/* The directory a released lock is kept in as lock's spare, beside it. */
+static int spare_lock_path(const char *lock, char *buf, size_t n)
 {
-        if (mkdir(path, 0777) == 0)
+        const char *slash = strrchr(lock, '/');
+        int dirlen = slash ? (int)(slash - lock) : 1;
+
+        return snprintf(buf, n, "%.*s/%s", dirlen, slash ? lock : ".", TR_LOCK_SPARE_NAME) >= (int)n
+                   ? -1
+                   : 0;
+}
+
+/*
+ * Make the lock directory: the spare renamed into place (its mtime made now
+ * first, or it would look stale) when there is one, else mkdir(2). Renaming
+ * allocates nothing, where mkdir makes an inode and a block and rmdir frees
+ * them; either fails with EEXIST when the lock is there.
+ */
+static int make_lock_dir(const char *path, int flags)
+{
+        char spare[PATH_MAX];
+
+        if ((flags & TR_LOCK_SPARE) && spare_lock_path(path, spare, sizeof spare) == 0 &&
+            utimensat(AT_FDCWD, spare, NULL, AT_SYMLINK_NOFOLLOW) == 0) {
+                if (renameat2(AT_FDCWD, spare, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+                        return 0;
+                if (errno == EEXIST)
+                        return -1;
+        }
+        return mkdir(path, 0777);
+}
+
+/* One attempt at the lock directory: 0 taken, 1 busy, -1 error. */
+static int try_mkdir_lock(const char *path, int flags)
+{
+        if (make_lock_dir(path, flags) == 0)
                 return 0;
         if (errno != EEXIST)
                 return -1;
@@ -104,7 +135,7 @@ static int try_mkdir_lock(const char *path)
         /* Stale: its holder died. Take it over as proper-lockfile does. */
         if (rmdir(path) == -1 && errno != ENOENT)
                 return -1;
-        if (mkdir(path, 0777) == 0)
+        if (make_lock_dir(path, flags) == 0)
                 return 0;
         return errno == EEXIST ? 1 : -1;
 }
@@ -124,7 +155,7 @@ static void block_signals(sigset_t *saved)
  * waiting they are not: a Ctrl-C or a forwarded signal is not held up for as
  * long as another process keeps the lock.
  */
-static int mkdir_lock_until(const char *path, int64_t deadline, sigset_t *saved)
+static int mkdir_lock_until(const char *path, int flags, int64_t deadline, sigset_t *saved)
 {
         long backoff = 0;
         unsigned seed = (unsigned)getpid() * 2654435761u;
@@ -132,7 +163,7 @@ static int mkdir_lock_until(const char *path, int64_t deadline, sigset_t *saved)
 
         for (;;) {
                 block_signals(saved);
-                if ((r = try_mkdir_lock(path)) != 1)
+                if ((r = try_mkdir_lock(path, flags)) != 1)
                         break;
                 sigprocmask(SIG_SETMASK, saved, NULL);
                 if (tr_monotonic_ms() >= deadline) {
@@ -145,7 +176,8 @@ static int mkdir_lock_until(const char *path, int64_t deadline, sigset_t *saved)
         return r;
 }
 
-int tr_lock_acquire(struct tr_lock *l, const char *file, int timeout_ms, struct tr_err *e)
+int tr_lock_acquire(struct tr_lock *l, const char *file, int timeout_ms, int flags,
+                    struct tr_err *e)
 {
         int64_t deadline = tr_monotonic_ms() + (timeout_ms < 0 ? TR_LOCK_TIMEOUT_MS : timeout_ms);
 
@@ -161,7 +193,7 @@ int tr_lock_acquire(struct tr_lock *l, const char *file, int timeout_ms, struct 
                 goto fail;
         }
         if (flock_until(l->dirfd, deadline) == -1 ||
-            mkdir_lock_until(l->path, deadline, &l->saved) == -1) {
+            mkdir_lock_until(l->path, flags, deadline, &l->saved) == -1) {
                 if (errno == ETIMEDOUT)
                         tr_err_set(e, ETIMEDOUT,
                                    "%s: lock held by another process, gave up after %d ms", l->path,
@@ -171,6 +203,7 @@ int tr_lock_acquire(struct tr_lock *l, const char *file, int timeout_ms, struct 
                 goto fail;
         }
         l->held = 1;
+        l->flags = flags;
         return 0;
 fail:
         if (l->dirfd != -1)
@@ -189,9 +222,14 @@ int tr_lock_refresh(struct tr_lock *l)
 
 void tr_lock_release(struct tr_lock *l)
 {
+        char spare[PATH_MAX];
+
         if (!l->held)
                 return;
-        rmdir(l->path);
+        /* Kept as the spare, or removed when there is one already. */
+        if (!(l->flags & TR_LOCK_SPARE) || spare_lock_path(l->path, spare, sizeof spare) == -1 ||
+            renameat2(AT_FDCWD, l->path, AT_FDCWD, spare, RENAME_NOREPLACE) == -1)
+                rmdir(l->path);
         close(l->dirfd);
         l->dirfd = -1;
         l->held = 0;

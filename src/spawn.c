@@ -3,17 +3,15 @@
  * fds, its own process group, default signal dispositions and the signal
  * mask taskrun was started with.
  *
- * The usual run (pipes, no terminal to hand over) goes through posix_spawn,
- * whose vfork-style clone does not copy our memory. A pty, a terminal to
- * hand over, or a command that could not be executed that way takes fork and
+ * The usual run (pipes, no terminal to hand over) goes through vfork, which
+ * does not copy our memory. A pty or a terminal to hand over takes fork and
  * exec: whether exec worked comes back over a close-on-exec pipe, EOF if it
- * did, an errno if not, so 126 and 127 are told apart before any task file
- * says "running", and the failed child exits as the loop expects.
+ * did, an errno if not. Either way 126 and 127 are told apart before any
+ * task file says "running", and the failed child exits as the loop expects.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -118,39 +116,59 @@ static int read_exec_status(int fd)
 }
 
 /*
- * posix_spawnp with what exec_child does by hand. Returns 0 with *pid, or the
- * errno: then no child is left, and the caller takes the fork path.
+ * The signals the vfork child must set back before it unblocks signals: the
+ * ones taskrun ignores that were at their default, and the ones it has a
+ * handler for, which must not run in the child while it borrows our memory.
+ * Handlers exist only for standard signals; each is looked up here.
  */
-static int spawn_plain(const struct tr_spawn_opts *o, const struct fds *f, pid_t *pid)
+static void child_resets(const struct tr_spawn_opts *o, sigset_t *to_default)
 {
-        posix_spawnattr_t a;
-        posix_spawn_file_actions_t fa;
-        int r;
-
-        if ((r = posix_spawnattr_init(&a)) != 0)
-                return r;
-        if ((r = posix_spawn_file_actions_init(&fa)) != 0) {
-                posix_spawnattr_destroy(&a);
-                return r;
+        *to_default = o->defaults;
+        for (int sig = 1; sig < SIGRTMIN; sig++) {
+                struct sigaction sa;
+                if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &sa) == 0 &&
+                    sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)
+                        sigaddset(to_default, sig);
         }
-        r = posix_spawnattr_setflags(&a, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-                                             POSIX_SPAWN_SETSIGMASK);
-        if (r == 0)
-                r = posix_spawnattr_setpgroup(&a, 0);
-        if (r == 0)
-                r = posix_spawnattr_setsigdefault(&a, &o->defaults);
-        if (r == 0)
-                r = posix_spawnattr_setsigmask(&a, &o->mask);
-        if (r == 0)
-                r = posix_spawn_file_actions_adddup2(&fa, f->out[1], STDOUT_FILENO);
-        if (r == 0)
-                r = posix_spawn_file_actions_adddup2(&fa, o->one_pipe ? f->out[1] : f->err[1],
-                                                     STDERR_FILENO);
-        if (r == 0)
-                r = posix_spawnp(pid, o->argv[0], &fa, &a, o->argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
-        posix_spawnattr_destroy(&a);
-        return r;
+}
+
+/*
+ * The usual run: vfork, whose child shares our memory until its exec, so
+ * nothing is copied. Every signal is blocked around it; the child resets the
+ * dispositions child_resets found before taking the mask the command gets,
+ * and only then can a signal reach it. posix_spawn does the same, but looks
+ * up all 64 signals in the child, where we are suspended: 128 system calls.
+ * An exec that fails leaves a child that has exited 126 or 127 and its errno.
+ */
+static int spawn_vforked(const struct tr_spawn_opts *o, const struct fds *f, struct tr_child *c)
+{
+        sigset_t all, saved, to_default;
+        volatile int exec_errno = 0; /* written by the child, in our memory */
+        pid_t pid;
+
+        child_resets(o, &to_default);
+        sigfillset(&all);
+        sigprocmask(SIG_SETMASK, &all, &saved);
+        pid = vfork();
+        if (pid == 0) {
+                setpgid(0, 0);
+                if (dup2(f->out[1], STDOUT_FILENO) != -1 &&
+                    dup2(o->one_pipe ? f->out[1] : f->err[1], STDERR_FILENO) != -1) {
+                        for (int sig = 1; sig < SIGRTMIN; sig++)
+                                if (sigismember(&to_default, sig) == 1)
+                                        signal(sig, SIG_DFL);
+                        sigprocmask(SIG_SETMASK, &o->mask, NULL);
+                        execvp(o->argv[0], o->argv);
+                }
+                exec_errno = errno;
+                _exit(exec_errno == ENOENT ? TR_EXIT_NOENT : TR_EXIT_NOEXEC);
+        }
+        sigprocmask(SIG_SETMASK, &saved, NULL);
+        if (pid == -1)
+                return -1;
+        c->pid = pid;
+        c->exec_errno = exec_errno;
+        return 0;
 }
 
 /* fork, exec_child, and what the pipe says of the exec. */
@@ -181,7 +199,7 @@ int tr_spawn(const struct tr_spawn_opts *o, struct tr_child *c, struct tr_err *e
                 return tr_err_sys(e, saved, "%s", o->pty ? "pty" : "pipe");
         }
         if (!o->pty && !o->foreground)
-                r = spawn_plain(o, &f, &c->pid) == 0 ? 0 : -1;
+                r = spawn_vforked(o, &f, c);
         if (r == -1 && spawn_forked(o, &f, c) == -1) {
                 int saved = errno;
                 close_pair(f.status), close_pair(f.out), close_pair(f.err);

@@ -85,10 +85,11 @@ static int write_highwatermark(const char *dir, long long n, struct tr_err *e)
 
         if (tr_path_join(path, sizeof path, dir, HIGHWATERMARK) == -1)
                 return tr_err_sys(e, errno, "%s", dir);
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        /* Overwritten, then cut to length: O_TRUNC would free the block and take another. */
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd == -1)
                 return tr_err_sys(e, errno, "%s", path);
-        if (tr_write_all(fd, buf, (size_t)len) == -1) {
+        if (tr_write_all(fd, buf, (size_t)len) == -1 || ftruncate(fd, len) == -1) {
                 int saved = errno;
                 close(fd);
                 return tr_err_sys(e, saved, "%s", path);
@@ -108,7 +109,7 @@ static int lock_list(const struct tr_store *s, struct tr_lock *lock, struct tr_e
         if (fd == -1)
                 return tr_err_sys(e, errno, "%s", path);
         close(fd);
-        return tr_lock_acquire(lock, path, s->lock_timeout_ms, e);
+        return tr_lock_acquire(lock, path, s->lock_timeout_ms, TR_LOCK_SPARE, e);
 }
 
 /* A plain file is the user's own JSON: no empty id, blocks or blockedBy of a list's. */
@@ -143,7 +144,9 @@ static int write_new(const struct tr_store *s, const struct tr_task_ref *ref, js
         if ((flags & TR_CREATE_ADOPT) && access(ref->path, F_OK) == 0)
                 return 1;
         text = tr_task_format(task);
-        if (tr_atomic_write(ref->path, text, strlen(text), 0644, TR_ATOMIC_EXCL, e) == 0)
+        if (tr_atomic_write(ref->path, text, strlen(text), 0644,
+                            TR_ATOMIC_EXCL | (s->schema == TR_SCHEMA_CLAUDE ? TR_ATOMIC_SPARE : 0),
+                            e) == 0)
                 return 0;
         if (e->errnum == EEXIST && (flags & TR_CREATE_ADOPT))
                 return 1;

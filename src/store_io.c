@@ -378,7 +378,7 @@ static int mutate_checked(const struct tr_store *s, json_object *task, tr_mutate
  * between read and write.
  */
 static int update_locked(const struct tr_store *s, const char *path, struct tr_lock *lock,
-                         tr_mutate_fn fn, void *arg, struct tr_err *e)
+                         int atomic_flags, tr_mutate_fn fn, void *arg, struct tr_err *e)
 {
         for (int attempt = 0; attempt < TR_UPDATE_ATTEMPTS; attempt++) {
                 struct stat st;
@@ -396,7 +396,8 @@ static int update_locked(const struct tr_store *s, const char *path, struct tr_l
                         json_object_put(task);
                         continue;
                 }
-                int r = tr_atomic_write(path, text, strlen(text), st.st_mode & 07777, 0, e);
+                int r =
+                    tr_atomic_write(path, text, strlen(text), st.st_mode & 07777, atomic_flags, e);
                 json_object_put(task);
                 return r;
         }
@@ -418,9 +419,11 @@ int tr_task_update(const struct tr_store *s, const struct tr_task_ref *ref, tr_m
          */
         if (s->follow_symlinks && realpath(ref->path, real) != NULL)
                 path = real;
-        if (tr_lock_acquire(&lock, path, s->lock_timeout_ms, e) == -1)
+        /* Spares only in a list's own directory, not where a link leads. */
+        int in_list = s->schema == TR_SCHEMA_CLAUDE && path == ref->path;
+        if (tr_lock_acquire(&lock, path, s->lock_timeout_ms, in_list ? TR_LOCK_SPARE : 0, e) == -1)
                 return -1;
-        r = update_locked(s, path, &lock, fn, arg, e);
+        r = update_locked(s, path, &lock, in_list ? TR_ATOMIC_SPARE : 0, fn, arg, e);
         tr_lock_release(&lock);
         return r;
 }

@@ -303,7 +303,7 @@ pid_t th_fork_lock_holder(const char *file, int *release)
                 close(ready[0]);
                 if (release != NULL)
                         close(go[1]);
-                if (tr_lock_acquire(&l, file, 5000, NULL) == -1)
+                if (tr_lock_acquire(&l, file, 5000, 0, NULL) == -1)
                         _exit(1);
                 /* Holding the lock blocks every signal; the alarm must still end it. */
                 sigemptyset(&alrm);

@@ -238,7 +238,7 @@ static void claude_waits_for_taskrun(const char *file)
         long ms;
 
         /* Held: Claude without retries is refused at once. */
-        cr_assert_eq(tr_lock_acquire(&l, file, 2000, &e), 0, "%s", e.msg);
+        cr_assert_eq(tr_lock_acquire(&l, file, 2000, 0, &e), 0, "%s", e.msg);
         cr_expect_eq(claude_tries(file, "0", &ms), 3, "Claude took a lock taskrun holds");
 
         /* Released after a second: Claude, retrying as it does, gets it then. */

@@ -251,7 +251,7 @@ Test(lock, acquire_makes_lock_directory_and_release_removes_it)
         struct tr_err e = {0};
         struct stat st;
 
-        cr_assert_eq(tr_lock_acquire(&l, task1, 1000, &e), 0, "%s", e.msg);
+        cr_assert_eq(tr_lock_acquire(&l, task1, 1000, 0, &e), 0, "%s", e.msg);
         cr_expect_str_eq(l.path, lock1);
         cr_expect(stat(lock1, &st) == 0 && S_ISDIR(st.st_mode), "no lock directory");
         cr_expect_lt(tr_lock_age_ms(lock1), 1000);
@@ -268,7 +268,7 @@ Test(lock, lock_on_missing_file_is_fine)
         struct tr_err e = {0};
 
         snprintf(path, sizeof path, "%s/not-yet.json", tmp);
-        cr_assert_eq(tr_lock_acquire(&l, path, 1000, &e), 0, "%s", e.msg);
+        cr_assert_eq(tr_lock_acquire(&l, path, 1000, 0, &e), 0, "%s", e.msg);
         tr_lock_release(&l);
         cr_expect_eq(th_count_lockdirs(tmp), 0);
 }
@@ -280,7 +280,7 @@ Test(lock, lock_in_missing_directory_fails_and_restores_signals)
         struct tr_err e = {0};
 
         snprintf(path, sizeof path, "%s/nodir/1.json", tmp);
-        cr_expect_eq(tr_lock_acquire(&l, path, 100, &e), -1);
+        cr_expect_eq(tr_lock_acquire(&l, path, 100, 0, &e), -1);
         cr_expect_eq(e.errnum, ENOENT);
         cr_expect(strstr(e.msg, path) != NULL, "%s", e.msg);
         cr_expect_not(blocked(SIGTERM), "signals still blocked after a failed acquire");
@@ -292,7 +292,7 @@ Test(lock, refresh_renews_lock_age)
         struct tr_err e = {0};
         struct timespec old[2] = {{0, 0}, {0, 0}};
 
-        cr_assert_eq(tr_lock_acquire(&l, task1, 1000, &e), 0, "%s", e.msg);
+        cr_assert_eq(tr_lock_acquire(&l, task1, 1000, 0, &e), 0, "%s", e.msg);
         old[0].tv_sec = old[1].tv_sec = time(NULL) - 8;
         utimensat(AT_FDCWD, lock1, old, 0);
         cr_expect_geq(tr_lock_age_ms(lock1), 7000);
@@ -318,7 +318,7 @@ Test(lock, taskrun_holder_is_waited_for)
         cr_assert_geq(pid, 0);
         if (pid == 0) {
                 struct tr_lock held;
-                if (tr_lock_acquire(&held, task1, 1000, NULL) == -1)
+                if (tr_lock_acquire(&held, task1, 1000, 0, NULL) == -1)
                         _exit(1);
                 (void)!write(ready[1], "L", 1);
                 th_sleep_ms(250);
@@ -329,9 +329,9 @@ Test(lock, taskrun_holder_is_waited_for)
         cr_assert_eq(read(ready[0], &c, 1), 1);
         close(ready[0]);
         long long t0 = th_now_ms();
-        cr_expect_eq(tr_lock_acquire(&l, task1, 100, &e), -1, "taken while held");
+        cr_expect_eq(tr_lock_acquire(&l, task1, 100, 0, &e), -1, "taken while held");
         cr_expect_eq(e.errnum, ETIMEDOUT);
-        cr_assert_eq(tr_lock_acquire(&l, task1, 5000, &e), 0, "%s", e.msg);
+        cr_assert_eq(tr_lock_acquire(&l, task1, 5000, 0, &e), 0, "%s", e.msg);
         cr_expect_geq(th_now_ms() - t0, 150);
         tr_lock_release(&l);
         cr_expect_eq(th_reap(pid, 10000), 0);
@@ -343,7 +343,7 @@ Test(lock, signals_blocked_while_held_and_restored_after)
         struct tr_err e = {0};
 
         cr_assert_not(blocked(SIGTERM));
-        cr_assert_eq(tr_lock_acquire(&l, task1, 1000, &e), 0, "%s", e.msg);
+        cr_assert_eq(tr_lock_acquire(&l, task1, 1000, 0, &e), 0, "%s", e.msg);
         cr_expect(blocked(SIGTERM) && blocked(SIGINT) && blocked(SIGHUP) && blocked(SIGQUIT),
                   "a catchable signal is not blocked while the lock is held");
         tr_lock_release(&l);
@@ -371,7 +371,7 @@ Test(lock, sigterm_while_held_waits_for_release_and_leaves_no_lock)
                 struct tr_lock l;
                 signal(SIGTERM, SIG_DFL);
                 close(go[1]);
-                if (tr_lock_acquire(&l, task1, 1000, NULL) == -1)
+                if (tr_lock_acquire(&l, task1, 1000, 0, NULL) == -1)
                         _exit(1);
                 (void)!write(ready[1], "L", 1);
                 (void)!read(go[0], &c, 1);
@@ -412,7 +412,7 @@ Test(lock, handler_runs_after_release_not_before)
 
         got_term = 0;
         signal(SIGTERM, on_term);
-        cr_assert_eq(tr_lock_acquire(&l, task1, 1000, &e), 0, "%s", e.msg);
+        cr_assert_eq(tr_lock_acquire(&l, task1, 1000, 0, &e), 0, "%s", e.msg);
         raise(SIGTERM);
         cr_expect_eq(got_term, 0, "handler ran while the lock was held");
         tr_lock_release(&l);

@@ -11,14 +11,22 @@ enum {
         /* path must not exist: the temp file is link(2)ed into place, which
          * fails with EEXIST instead of overwriting. */
         TR_ATOMIC_EXCL = 1,
-        /* Skip the temp file's fsync too: readers still see the old file or
+        /* Skip the temp file's sync too: readers still see the old file or
          * the new one, whole, but after a power loss the new one may be
          * empty. For copies whose original was written durably. */
         TR_ATOMIC_NOSYNC = 2,
+        /* The directory is a task list or taskrun's own: write into its
+         * spare file, TR_ATOMIC_SPARE_NAME, if there is one, and keep the
+         * file replaced as the next spare (see atomic.c). */
+        TR_ATOMIC_SPARE = 4,
 };
 
+/* The file TR_ATOMIC_SPARE leaves in a directory between writes. */
+#define TR_ATOMIC_SPARE_NAME ".taskrun.spare"
+
 /*
- * Write data to a temp file beside path, fsync it and rename it over path.
+ * Write data to a temp file beside path, fdatasync it and rename it over path
+ * (or, for TR_ATOMIC_EXCL, to path where nothing is).
  * After a crash or power loss path is the old file or the new one, whole
  * (the directory is not fsynced: the last write may be undone, never torn).
  * The temp file is removed on every failure path.

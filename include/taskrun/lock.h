@@ -20,15 +20,27 @@ struct tr_lock {
         int dirfd;       /* flock(2)ed directory of FILE; -1 when not held */
         sigset_t saved;  /* signal mask to restore on release */
         int held;
+        int flags;
 };
+
+enum {
+        /* The directory is a task list or taskrun's own: keep a released
+         * lock directory there as TR_LOCK_SPARE_NAME, and take the next lock
+         * by renaming it into place (see lock.c). */
+        TR_LOCK_SPARE = 1,
+};
+
+#define TR_LOCK_SPARE_NAME ".taskrun.lockdir"
 
 /*
  * Take the lock on file (which need not exist). Catchable signals are blocked
  * while it is held, not while waiting for it, so that no handler can leave
  * the lock directory behind.
  * timeout_ms < 0 means TR_LOCK_TIMEOUT_MS. On timeout: errno ETIMEDOUT.
+ * flags: TR_LOCK_SPARE or 0.
  */
-int tr_lock_acquire(struct tr_lock *l, const char *file, int timeout_ms, struct tr_err *e);
+int tr_lock_acquire(struct tr_lock *l, const char *file, int timeout_ms, int flags,
+                    struct tr_err *e);
 
 /* Refresh the lock directory's mtime; call during long critical sections. */
 int tr_lock_refresh(struct tr_lock *l);
