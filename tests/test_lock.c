@@ -420,3 +420,58 @@ Test(lock, handler_runs_after_release_not_before)
         cr_expect_neq(access(lock1, F_OK), 0);
         signal(SIGTERM, SIG_DFL);
 }
+
+/* The spare lock directory (TR_LOCK_SPARE): one per directory, renamed into place and back. */
+Test(lock, spare_lock_directory_is_kept_between_locks_and_looks_fresh_when_taken)
+{
+        char spare[PATH_MAX + 32];
+        struct timespec hour_ago[2] = {{0, 0}, {0, 0}};
+        struct tr_lock l;
+        struct tr_err e = {0};
+        struct stat st;
+
+        snprintf(spare, sizeof spare, "%s/%s", tmp, TR_LOCK_SPARE_NAME);
+        cr_assert_eq(tr_lock_acquire(&l, task1, 1000, TR_LOCK_SPARE, &e), 0, "%s", e.msg);
+        tr_lock_release(&l);
+        cr_expect_neq(access(lock1, F_OK), 0, "the lock is released");
+        cr_assert(stat(spare, &st) == 0 && S_ISDIR(st.st_mode), "the released lock is the spare");
+        /* An hour-old spare must not make the lock look stale to Claude when it is taken. */
+        hour_ago[0].tv_sec = hour_ago[1].tv_sec = time(NULL) - 3600;
+        cr_assert_eq(utimensat(AT_FDCWD, spare, hour_ago, 0), 0);
+        cr_assert_eq(tr_lock_acquire(&l, task1, 1000, TR_LOCK_SPARE, &e), 0, "%s", e.msg);
+        cr_expect(stat(lock1, &st) == 0 && S_ISDIR(st.st_mode), "no lock directory");
+        cr_expect_neq(access(spare, F_OK), 0, "the spare became the lock");
+        cr_expect_lt(tr_lock_age_ms(lock1), 1000, "a taken lock is fresh");
+        tr_lock_release(&l);
+        cr_expect_eq(th_count_lockdirs(tmp), 0);
+}
+
+Test(lock, spare_lock_directory_never_takes_a_lock_claude_holds)
+{
+        char spare[PATH_MAX + 32];
+        struct tr_lock l;
+        struct tr_err e = {0};
+
+        snprintf(spare, sizeof spare, "%s/%s", tmp, TR_LOCK_SPARE_NAME);
+        cr_assert_eq(mkdir(spare, 0755), 0);
+        cr_assert_eq(mkdir(lock1, 0755), 0, "Claude holds the lock");
+        cr_expect_eq(tr_lock_acquire(&l, task1, 150, TR_LOCK_SPARE, &e), -1);
+        cr_expect_eq(e.errnum, ETIMEDOUT, "%s", e.msg);
+        cr_expect_eq(access(spare, F_OK), 0, "the spare is still there");
+        cr_expect_eq(access(lock1, F_OK), 0, "Claude's lock is untouched");
+        cr_assert_eq(rmdir(lock1), 0, "Claude releases");
+        cr_assert_eq(tr_lock_acquire(&l, task1, 1000, TR_LOCK_SPARE, &e), 0, "%s", e.msg);
+        tr_lock_release(&l);
+}
+
+Test(lock, without_spare_flag_no_spare_is_left)
+{
+        char spare[PATH_MAX + 32];
+        struct tr_lock l;
+        struct tr_err e = {0};
+
+        snprintf(spare, sizeof spare, "%s/%s", tmp, TR_LOCK_SPARE_NAME);
+        cr_assert_eq(tr_lock_acquire(&l, task1, 1000, 0, &e), 0, "%s", e.msg);
+        tr_lock_release(&l);
+        cr_expect_neq(access(spare, F_OK), 0, "a plain file's directory gets no spare");
+}

@@ -288,3 +288,36 @@ Test(run_lifecycle, preserve_status_exits_with_the_commands_status_after_a_timeo
         json_object_put(t);
         cr_expect_eq(run("\"$TR\" --dir list --preserve-status --timeout 5 -- sh -c 'exit 7'"), 7);
 }
+
+/*
+ * The command's signal mask and dispositions are those it would have had
+ * without taskrun: what was ignored stays ignored (nohup), what taskrun
+ * itself ignores (SIGPIPE, SIGTTOU) or catches is back at its default, and
+ * a blocked signal stays blocked.
+ */
+Test(run_lifecycle, the_command_gets_the_signal_mask_and_dispositions_it_would_have_had)
+{
+        static const char *const setups[] = {"", "trap '' HUP INT", "trap '' PIPE TTOU USR1"};
+        sigset_t block, old;
+        char *direct, *via, script[128];
+
+        sigemptyset(&block);
+        sigaddset(&block, SIGUSR2);
+        sigprocmask(SIG_BLOCK, &block, &old);
+        for (size_t i = 0; i < sizeof setups / sizeof setups[0]; i++) {
+                snprintf(script, sizeof script, "%s\nexec \"$@\"\n", setups[i]);
+                th_write_file("with.sh", script);
+                cr_assert_eq(
+                    run("sh with.sh grep -E '^Sig(Blk|Ign|Cgt)' /proc/self/status >direct"), 0);
+                cr_assert_eq(run("sh with.sh \"$TR\" --dir list -- grep -E '^Sig(Blk|Ign|Cgt)' "
+                                 "/proc/self/status >via 2>/dev/null"),
+                             0);
+                direct = th_read_file("direct", NULL);
+                via = th_read_file("via", NULL);
+                cr_assert(direct != NULL && strstr(direct, "SigBlk") != NULL);
+                cr_expect_str_eq(via, direct, "with \"%s\": %s against %s", setups[i], via, direct);
+                free(direct);
+                free(via);
+        }
+        sigprocmask(SIG_SETMASK, &old, NULL);
+}

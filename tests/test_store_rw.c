@@ -874,3 +874,107 @@ Test(atomic, unwritable_directory_reports_it)
                      "the message does not name the temp file (see stderr)");
         chmod(dir, 0700);
 }
+
+/* The spare file (TR_ATOMIC_SPARE): the file a write replaced is the next write's temp file. */
+static void spare_path(char *buf, size_t n)
+{
+        snprintf(buf, n, "%s/%s", tmp, TR_ATOMIC_SPARE_NAME);
+}
+
+Test(atomic, spare_write_keeps_the_replaced_file_and_writes_into_it_next)
+{
+        char spare[PATH_MAX + 32];
+        struct tr_err e = {0};
+        struct stat first, st;
+
+        spare_path(spare, sizeof spare);
+        th_write_file(task1, "version one");
+        cr_assert_eq(stat(task1, &first), 0);
+        cr_assert_eq(tr_atomic_write(task1, "two", 3, 0644, TR_ATOMIC_SPARE, &e), 0, "%s", e.msg);
+        expect_file(task1, "two");
+        cr_assert_eq(stat(spare, &st), 0, "no spare kept");
+        cr_expect_eq(st.st_ino, first.st_ino, "the spare is the replaced file");
+        cr_assert_eq(tr_atomic_write(task1, "version three, longer", 21, 0644, TR_ATOMIC_SPARE, &e),
+                     0, "%s", e.msg);
+        expect_file(task1, "version three, longer");
+        cr_assert_eq(stat(task1, &st), 0);
+        cr_expect_eq(st.st_ino, first.st_ino, "the second write went into the spare");
+        cr_expect_eq(st.st_nlink, 1);
+        cr_expect_eq(st.st_mode & 07777, 0644);
+        th_expect_clean(tmp);
+}
+
+Test(atomic, spare_still_open_by_a_reader_is_not_overwritten)
+{
+        char spare[PATH_MAX + 32], buf[64] = "";
+        struct tr_err e = {0};
+        int reader;
+
+        spare_path(spare, sizeof spare);
+        th_write_file(task1, "old version");
+        reader = open(task1, O_RDONLY); /* a reader that has not read yet */
+        cr_assert_geq(reader, 0);
+        cr_assert_eq(tr_atomic_write(task1, "second", 6, 0644, TR_ATOMIC_SPARE, &e), 0, "%s",
+                     e.msg);
+        cr_assert_eq(tr_atomic_write(task1, "third", 5, 0644, TR_ATOMIC_SPARE, &e), 0, "%s", e.msg);
+        expect_file(task1, "third");
+        cr_expect_eq(read(reader, buf, sizeof buf - 1), 11);
+        cr_expect_str_eq(buf, "old version", "the reader's file changed under it");
+        close(reader);
+        th_expect_clean(tmp);
+}
+
+Test(atomic, spare_linked_elsewhere_is_never_written)
+{
+        char spare[PATH_MAX + 32], other[PATH_MAX + 32];
+        struct tr_err e = {0};
+
+        spare_path(spare, sizeof spare);
+        snprintf(other, sizeof other, "%s/someone-elses", tmp);
+        th_write_file(other, "not ours");
+        cr_assert_eq(link(other, spare), 0);
+        th_write_file(task1, "old");
+        cr_assert_eq(tr_atomic_write(task1, "new", 3, 0644, TR_ATOMIC_SPARE, &e), 0, "%s", e.msg);
+        expect_file(task1, "new");
+        expect_file(other, "not ours");
+        cr_assert_eq(symlink(other, spare) == 0 || errno == EEXIST, 1);
+        cr_assert_eq(tr_atomic_write(task1, "newer", 5, 0644, TR_ATOMIC_SPARE, &e), 0, "%s", e.msg);
+        expect_file(task1, "newer");
+        expect_file(other, "not ours");
+        th_expect_clean(tmp);
+}
+
+Test(atomic, spare_exclusive_create_takes_the_spare_and_never_overwrites)
+{
+        char spare[PATH_MAX + 32], task2[PATH_MAX + 16];
+        struct tr_err e = {0};
+        struct stat sp, st;
+
+        spare_path(spare, sizeof spare);
+        snprintf(task2, sizeof task2, "%s/2.json", tmp);
+        th_write_file(task1, "one");
+        cr_assert_eq(tr_atomic_write(task1, "one'", 4, 0644, TR_ATOMIC_SPARE, &e), 0, "%s", e.msg);
+        cr_assert_eq(stat(spare, &sp), 0);
+        cr_expect_eq(tr_atomic_write(task1, "x", 1, 0644, TR_ATOMIC_EXCL | TR_ATOMIC_SPARE, &e),
+                     -1);
+        cr_expect_eq(e.errnum, EEXIST);
+        expect_file(task1, "one'");
+        cr_assert_eq(tr_atomic_write(task2, "two", 3, 0644, TR_ATOMIC_EXCL | TR_ATOMIC_SPARE, &e),
+                     0, "%s", e.msg);
+        expect_file(task2, "two");
+        cr_assert_eq(stat(task2, &st), 0);
+        cr_expect_eq(st.st_nlink, 1);
+        th_expect_clean(tmp);
+}
+
+Test(atomic, spare_never_replaces_a_directory)
+{
+        struct tr_err e = {0};
+
+        cr_assert_eq(mkdir(task1, 0700), 0);
+        th_write_file(th_at(tmp, TR_ATOMIC_SPARE_NAME), "spare");
+        cr_expect_eq(tr_atomic_write(task1, "data", 4, 0644, TR_ATOMIC_SPARE, &e), -1);
+        struct stat st;
+        cr_expect(stat(task1, &st) == 0 && S_ISDIR(st.st_mode), "the directory is still there");
+        cr_expect_eq(th_count(tmp, ".*.tmp.*"), 0, "temp file left");
+}
