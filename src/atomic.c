@@ -41,7 +41,8 @@ static int spare_path(const char *dir, char *buf, size_t n)
 /* A temp name for base in dir, ".BASE.tmp.XXXXXX" as mkostemp makes them, not created. */
 static int temp_name(const char *dir, const char *base, char *tmp, size_t tsz)
 {
-        static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV";
+        static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        const unsigned base_n = sizeof digits - 1;
         struct timespec ts;
         unsigned long long v;
         int len = snprintf(tmp, tsz, "%s/.%s.tmp.XXXXXX", dir, base);
@@ -50,8 +51,8 @@ static int temp_name(const char *dir, const char *base, char *tmp, size_t tsz)
                 return -1;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         v = (unsigned long long)ts.tv_nsec * 2654435761u ^ (unsigned long long)getpid() << 20;
-        for (char *p = tmp + len - 6; *p; p++, v /= 60)
-                *p = digits[v % 60];
+        for (char *p = tmp + len - 6; *p; p++, v /= base_n)
+                *p = digits[v % base_n];
         return 0;
 }
 
