@@ -327,15 +327,14 @@ int tr_archive_each(const struct tr_store *s, int64_t since_ns, int64_t until_ns
  */
 static int remove_record(const char *dir, const char *name, int recycle)
 {
-        char path[PATH_MAX * 2], spare[PATH_MAX + sizeof TR_ATOMIC_SPARE_NAME + 1];
+        char path[PATH_MAX * 2];
         size_t len = strlen(name);
 
         snprintf(path, sizeof path, "%s/%.*s.log", dir, (int)(len - 5), name);
         unlink(path);
         snprintf(path, sizeof path, "%s/%s", dir, name);
-        snprintf(spare, sizeof spare, "%s/%s", dir, TR_ATOMIC_SPARE_NAME);
-        if (recycle && renameat2(AT_FDCWD, path, AT_FDCWD, spare, RENAME_NOREPLACE) == 0)
-                return 0;
+        if (recycle)
+                return tr_atomic_retire(dir, path);
         return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
 }
 
@@ -375,14 +374,12 @@ static int prune(const char *dir, size_t keep, int64_t older_than_ms, int dry_ru
 int tr_archive_prune(const char *dir, size_t keep, int64_t older_than_ms, int dry_run,
                      struct tr_err *e)
 {
-        char spare[PATH_MAX + sizeof TR_ATOMIC_SPARE_NAME + 1];
         int removed = prune(dir, keep, older_than_ms, dry_run, 0);
 
         if (removed == -1)
                 return errno == ENOENT ? 0 : tr_err_sys(e, errno, "%s", dir);
         /* gc trims for good: no spare is left for a list that may not run again. */
-        snprintf(spare, sizeof spare, "%s/%s", dir, TR_ATOMIC_SPARE_NAME);
         if (!dry_run)
-                unlink(spare);
+                tr_atomic_drop_spare(dir);
         return removed;
 }

@@ -41,7 +41,8 @@ static int spare_path(const char *dir, char *buf, size_t n)
 /* A temp name for base in dir, ".BASE.tmp.XXXXXX" as mkostemp makes them, not created. */
 static int temp_name(const char *dir, const char *base, char *tmp, size_t tsz)
 {
-        static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        static const char digits[] =
+            "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
         const unsigned base_n = sizeof digits - 1;
         struct timespec ts;
         unsigned long long v;
@@ -132,7 +133,6 @@ static int write_temp(const char *dir, const char *base, const void *data, size_
  */
 static int replace(const char *dir, const char *tmp, const char *path, int flags)
 {
-        char spare[PATH_MAX];
         struct stat st;
 
         if (!(flags & TR_ATOMIC_SPARE) ||
@@ -142,9 +142,7 @@ static int replace(const char *dir, const char *tmp, const char *path, int flags
                 renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE);
                 return rename(tmp, path);
         }
-        if (spare_path(dir, spare, sizeof spare) == -1 ||
-            renameat2(AT_FDCWD, tmp, AT_FDCWD, spare, RENAME_NOREPLACE) == -1)
-                unlink(tmp);
+        tr_atomic_retire(dir, tmp);
         return 0;
 }
 
@@ -158,6 +156,24 @@ static int create(const char *tmp, const char *path)
                 return -1;
         unlink(tmp);
         return 0;
+}
+
+int tr_atomic_retire(const char *dir, const char *path)
+{
+        char spare[PATH_MAX];
+
+        if (spare_path(dir, spare, sizeof spare) == 0 &&
+            renameat2(AT_FDCWD, path, AT_FDCWD, spare, RENAME_NOREPLACE) == 0)
+                return 0;
+        return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+void tr_atomic_drop_spare(const char *dir)
+{
+        char spare[PATH_MAX];
+
+        if (spare_path(dir, spare, sizeof spare) == 0)
+                unlink(spare);
 }
 
 /* The process umask; umask(2) can only be read by setting it, so set it back at once. */

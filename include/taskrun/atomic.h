@@ -25,6 +25,16 @@ enum {
 #define TR_ATOMIC_SPARE_NAME ".taskrun.spare"
 
 /*
+ * path, a file in dir that is no longer wanted (never one someone else may
+ * have linked), becomes dir's spare, or is removed when dir has one. 0, or
+ * -1 with errno.
+ */
+int tr_atomic_retire(const char *dir, const char *path);
+
+/* Remove dir's spare, if it has one. */
+void tr_atomic_drop_spare(const char *dir);
+
+/*
  * Write data to a temp file beside path, fdatasync it and rename it over path
  * (or, for TR_ATOMIC_EXCL, to path where nothing is).
  * After a crash or power loss path is the old file or the new one, whole
