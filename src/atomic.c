@@ -97,7 +97,6 @@ static int write_temp(const char *dir, const char *base, const void *data, size_
 {
         int fd = -1;
 
-        /* A name not ending in .json, so no reader mistakes it for a task. */
         if ((flags & TR_ATOMIC_SPARE) && (fd = claim_spare(dir, base, tmp, tsz)) != -1 &&
             ftruncate(fd, (off_t)len) == -1) {
                 close(fd);
@@ -105,6 +104,7 @@ static int write_temp(const char *dir, const char *base, const void *data, size_
                 fd = -1;
         }
         if (fd == -1) {
+                /* A name not ending in .json, so no reader mistakes it for a task. */
                 if (snprintf(tmp, tsz, "%s/.%s.tmp.XXXXXX", dir, base) >= (int)tsz)
                         return tr_err_sys(e, ENAMETOOLONG, "%s", base);
                 fd = mkostemp(tmp, O_CLOEXEC);
