@@ -24,8 +24,8 @@
 #define OPT_LEN 48
 
 /* The forms of the command line: "" is the run form. */
-static const char *const forms[] = {"", "create", "update", "show", "list", "wait", "reap",
-                                    "kill", "logs", "rerun", "lists", "gc", "hook"};
+static const char *const forms[] = {"",     "create", "update", "show",  "list", "wait", "reap",
+                                    "kill", "logs",   "rerun",  "lists", "gc",   "hook"};
 #define N_FORMS (sizeof forms / sizeof forms[0])
 
 /* Where the man page documents a form's own options; the rest are in "Common options". */
@@ -439,7 +439,8 @@ Test(docs, bash_completion_loads_and_completes_subcommands)
         cr_expect_str_eq(out, "create\n");
         free(out);
         out = bash_complete("taskrun \"\"");
-        cr_expect_str_eq(out, "create update show list wait reap kill logs rerun lists gc hook run\n");
+        cr_expect_str_eq(out,
+                         "create update show list wait reap kill logs rerun lists gc hook run\n");
         free(out);
 }
 
