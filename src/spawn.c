@@ -64,8 +64,6 @@ static void close_pair(int p[2])
 static int open_fds(const struct tr_spawn_opts *o, struct fds *f)
 {
         memset(f, -1, sizeof *f);
-        if (pipe2(f->status, O_CLOEXEC) == -1)
-                return -1;
         if (o->pty)
                 return open_pty(f->out);
         if (pipe2(f->out, O_CLOEXEC) == -1)
@@ -73,6 +71,14 @@ static int open_fds(const struct tr_spawn_opts *o, struct fds *f)
         if (o->one_pipe)
                 return 0;
         return pipe2(f->err, O_CLOEXEC);
+}
+
+/* In a child before exec: the signals in set back at their default disposition. */
+static void set_default(const sigset_t *set)
+{
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sigismember(set, sig) == 1)
+                        signal(sig, SIG_DFL);
 }
 
 /* In the child: become what the command should see, then exec. Never returns. */
@@ -93,9 +99,7 @@ static void exec_child(const struct tr_spawn_opts *o, const struct fds *f)
             dup2(o->pty || o->one_pipe ? f->out[1] : f->err[1], STDERR_FILENO) == -1)
                 goto fail;
         /* exec resets handled signals; the ones taskrun ignores must be reset here. */
-        for (int sig = 1; sig < NSIG; sig++)
-                if (sigismember(&o->defaults, sig) == 1)
-                        signal(sig, SIG_DFL);
+        set_default(&o->defaults);
         sigprocmask(SIG_SETMASK, &o->mask, NULL);
         execvp(o->argv[0], o->argv);
 fail:
@@ -154,9 +158,7 @@ static int spawn_vforked(const struct tr_spawn_opts *o, const struct fds *f, str
                 setpgid(0, 0);
                 if (dup2(f->out[1], STDOUT_FILENO) != -1 &&
                     dup2(o->one_pipe ? f->out[1] : f->err[1], STDERR_FILENO) != -1) {
-                        for (int sig = 1; sig < SIGRTMIN; sig++)
-                                if (sigismember(&to_default, sig) == 1)
-                                        signal(sig, SIG_DFL);
+                        set_default(&to_default);
                         sigprocmask(SIG_SETMASK, &o->mask, NULL);
                         execvp(o->argv[0], o->argv);
                 }
@@ -174,6 +176,8 @@ static int spawn_vforked(const struct tr_spawn_opts *o, const struct fds *f, str
 /* fork, exec_child, and what the pipe says of the exec. */
 static int spawn_forked(const struct tr_spawn_opts *o, struct fds *f, struct tr_child *c)
 {
+        if (pipe2(f->status, O_CLOEXEC) == -1)
+                return -1;
         c->pid = fork();
         if (c->pid == 0)
                 exec_child(o, f);

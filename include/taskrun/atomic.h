@@ -8,8 +8,9 @@
 #include "taskrun/error.h"
 
 enum {
-        /* path must not exist: the temp file is link(2)ed into place, which
-         * fails with EEXIST instead of overwriting. */
+        /* path must not exist: the temp file is renamed into place with
+         * RENAME_NOREPLACE (or link(2)ed where that is missing), which fails
+         * with EEXIST instead of overwriting. */
         TR_ATOMIC_EXCL = 1,
         /* Skip the temp file's sync too: readers still see the old file or
          * the new one, whole, but after a power loss the new one may be
