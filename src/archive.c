@@ -123,17 +123,38 @@ static int write_record(const char *path, json_object *record, struct tr_err *e)
 
 static int prune(const char *dir, size_t keep, int64_t older_than_ms, int dry_run, int recycle);
 
+int tr_archive_ready(const struct tr_store *s, char *dir, size_t n, struct tr_err *e)
+{
+        if (tr_archive_dir(s, dir, n, e) == -1)
+                return -1;
+        if (access(dir, F_OK) == -1 && tr_mkdir_p(dir, 0700) == -1)
+                return tr_err_sys(e, errno, "%s", dir);
+        prune(dir, TR_ARCHIVE_KEEP - 1, -1, 0, 1);
+        return 0;
+}
+
 int tr_archive_put(const struct tr_store *s, const char *id, json_object *task, struct tr_err *e)
 {
-        char dir[PATH_MAX], stem[PATH_MAX + RUN_KEY_MAX + TR_ID_MAX], path[sizeof stem + 8];
+        char dir[PATH_MAX];
+
+        if (tr_archive_ready(s, dir, sizeof dir, e) == -1)
+                return -1;
+        return tr_archive_put_in(s, dir, id, task, e);
+}
+
+int tr_archive_put_in(const struct tr_store *s, const char *dir, const char *id, json_object *task,
+                      struct tr_err *e)
+{
+        char stem[PATH_MAX + RUN_KEY_MAX + TR_ID_MAX], path[sizeof stem + 8];
         char key[RUN_KEY_MAX];
         json_object *copy = NULL, *block, *record;
         int r;
 
-        if (tr_archive_dir(s, dir, sizeof dir, e) == -1)
-                return -1;
-        /* A copy: the log fields change here, not in the caller's task. */
-        if (json_object_deep_copy(task, &copy, NULL) != 0)
+        /* A run with a log gets its log fields changed here: in a copy, not the caller's task. */
+        block = tr_task_block(task, s->schema);
+        if (block == NULL || tr_json_str(block, "log") == NULL)
+                copy = json_object_get(task);
+        else if (json_object_deep_copy(task, &copy, NULL) != 0)
                 return tr_err_sys(e, ENOMEM, "run archive");
         block = tr_task_block(copy, s->schema);
         run_key(block, key, sizeof key);
@@ -142,18 +163,12 @@ int tr_archive_put(const struct tr_store *s, const char *id, json_object *task, 
                 return tr_err_sys(e, ENAMETOOLONG, "%s", dir);
         }
         snprintf(path, sizeof path, "%s.json", stem);
-        if (access(dir, F_OK) == -1 && tr_mkdir_p(dir, 0700) == -1) {
-                json_object_put(copy);
-                return tr_err_sys(e, errno, "%s", dir);
-        }
         if (block != NULL)
                 keep_log(block, stem);
         record = record_of(s, id, copy);
         r = write_record(path, record, e);
         json_object_put(record);
         json_object_put(copy);
-        if (r == 0)
-                prune(dir, TR_ARCHIVE_KEEP, -1, 0, 1);
         return r;
 }
 

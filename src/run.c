@@ -83,15 +83,33 @@ static int select_task(struct run_ctx *c, struct tr_err *e)
         return tr_run_new_task(c, e);
 }
 
+/*
+ * The facts no one needs before the command starts: host, boot and our own
+ * start time, read while it runs (or at the end, if it never ran).
+ */
+static void fill_host_facts(struct run_ctx *c)
+{
+        struct tr_run_info *in = &c->info;
+
+        if (c->host_facts)
+                return;
+        c->host_facts = 1;
+        tr_hostname(in->host, sizeof in->host);
+        tr_boot_id(in->boot_id, sizeof in->boot_id);
+        tr_proc_start_ticks(in->supervisor_pid, &in->supervisor_start_ticks);
+}
+
 /* The command has started: record its pid and start time, and leave the --slots line. */
 static void on_start(void *ctx, const struct tr_child *child)
 {
         struct run_ctx *c = ctx;
 
+        fill_host_facts(c);
         c->info.pid = child->pid;
         tr_gate_started(&c->gate); /* the run behind in a --slots queue moves up */
         tr_proc_start_ticks(child->pid, &c->info.start_ticks);
         tr_run_emit_start(c);
+        tr_run_archive_ready(c); /* off the path from the command's end to ours */
 }
 
 /*
@@ -244,6 +262,7 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
         int status = tr_outcome_status(out, c->o->preserve_status);
 
         c->report.end = end;
+        fill_host_facts(c);
         if (c->o->detach)
                 tr_log_footer(STDOUT_FILENO, end); /* before the record: logs -f ends on it */
         tr_run_write_final(c, c->running_written || out->exec_errno ? tr_report_end
@@ -295,7 +314,7 @@ static void prepare_signals(struct tr_spawn_opts *sp)
         }
 }
 
-/* The facts of the run that go into its record: command, directory, host, boot, supervisor. */
+/* The facts of the run that go into its record: command, directory, start, supervisor. */
 static void fill_info(struct run_ctx *c)
 {
         struct tr_run_info *in = &c->info;
@@ -303,11 +322,8 @@ static void fill_info(struct run_ctx *c)
         in->argv = c->o->argv;
         if (getcwd(in->cwd, sizeof in->cwd) == NULL)
                 snprintf(in->cwd, sizeof in->cwd, "?");
-        tr_hostname(in->host, sizeof in->host);
-        tr_boot_id(in->boot_id, sizeof in->boot_id);
         tr_iso8601_now(in->started_at);
         in->supervisor_pid = getpid();
-        tr_proc_start_ticks(in->supervisor_pid, &in->supervisor_start_ticks);
         if (c->o->retry.max > 0) {
                 in->attempt = 1;
                 in->attempts = json_object_new_array();

@@ -22,9 +22,11 @@ struct run_ctx {
         int tracked;          /* a task file is kept for this run */
         int write_failed;     /* a task file write failed: --strict turns it into 125 */
         int running_written;  /* this attempt's running record is in the file */
+        int host_facts;       /* info's host, boot_id and supervisor_start_ticks are filled */
         json_object *pending; /* a new task whose id is reserved and whose file is not made yet */
         json_object *final;   /* the task as the final write left it, for the run archive */
-        int ready_fd;         /* --detach: closed once the running record is written */
+        char archive_dir[PATH_MAX]; /* made ready for this run's record, or "" */
+        int ready_fd;               /* --detach: closed once the running record is written */
         struct tr_run_info info;
         struct tr_report report;
         char log[PATH_MAX];      /* --detach: the log's absolute path */
@@ -55,6 +57,8 @@ int tr_run_new_task(struct run_ctx *c, struct tr_err *e);
 int tr_run_write(struct run_ctx *c, tr_mutate_fn fn, int transient);
 /* The final record through fn, then the same task into the run archive. */
 void tr_run_write_final(struct run_ctx *c, tr_mutate_fn fn);
+/* The run archive made ready for the record, while the command runs (once). */
+void tr_run_archive_ready(struct run_ctx *c);
 /* A command that ended before its running record was written gets both in one write. */
 int tr_run_report_start_end(json_object *task, void *arg, struct tr_err *e);
 

@@ -141,9 +141,19 @@ static void archive_run(struct run_ctx *c)
                 json_object_object_add(task, "id", json_object_new_string(c->ref.id));
                 tr_run_report_start_end(task, &c->report, &e);
         }
-        if (tr_archive_put(&c->store, c->ref.id, task, &e) == -1)
+        if ((c->archive_dir[0] ? tr_archive_put_in(&c->store, c->archive_dir, c->ref.id, task, &e)
+                               : tr_archive_put(&c->store, c->ref.id, task, &e)) == -1)
                 tr_warnx("run archive: %s", e.msg);
         json_object_put(task);
+}
+
+void tr_run_archive_ready(struct run_ctx *c)
+{
+        struct tr_err e;
+
+        if (c->tracked && c->archive_dir[0] == '\0' &&
+            tr_archive_ready(&c->store, c->archive_dir, sizeof c->archive_dir, &e) == -1)
+                c->archive_dir[0] = '\0'; /* the end tries again, and says why it failed */
 }
 
 void tr_run_write_final(struct run_ctx *c, tr_mutate_fn fn)

@@ -22,26 +22,29 @@ static int reopen_nonblocking(int fd)
 
 int tr_sink_open(struct tr_sink *k, int target_fd, size_t cap)
 {
-        struct stat st;
-
         memset(k, 0, sizeof *k);
         k->fd = target_fd;
-        k->pending = malloc(cap);
-        if (k->pending == NULL)
-                return -1;
         k->cap = cap;
-        if (fstat(target_fd, &st) == -1)
-                return 0; /* writes will fail and say why */
+        return 0;
+}
+
+/* Before the first write (a command with no output needs none): how to write without blocking. */
+static void prepare(struct tr_sink *k)
+{
+        struct stat st;
+
+        k->prepared = 1;
+        if (fstat(k->fd, &st) == -1)
+                return; /* writes will fail and say why */
         if (S_ISSOCK(st.st_mode)) {
                 k->socket = 1;
         } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
-                int fd = reopen_nonblocking(target_fd);
+                int fd = reopen_nonblocking(k->fd);
                 if (fd != -1) {
                         k->fd = fd;
                         k->own_fd = 1;
                 }
         }
-        return 0;
 }
 
 void tr_sink_close(struct tr_sink *k)
@@ -78,6 +81,12 @@ static int write_or_keep(struct tr_sink *k, const char *buf, size_t n)
                         return -1;
                 }
                 if (w == 0) {
+                        /* Made on first need: most readers never fall behind. */
+                        if (k->pending == NULL && (k->pending = malloc(k->cap)) == NULL) {
+                                k->broken = 1;
+                                errno = ENOMEM;
+                                return -1;
+                        }
                         if (buf != k->pending)
                                 memmove(k->pending, buf, n);
                         k->len = n;
@@ -96,6 +105,8 @@ int tr_sink_write(struct tr_sink *k, const void *buf, size_t n)
                 errno = EPIPE;
                 return -1;
         }
+        if (!k->prepared)
+                prepare(k);
         return write_or_keep(k, buf, n);
 }
 

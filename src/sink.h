@@ -20,16 +20,18 @@ struct tr_sink {
         int own_fd;    /* fd is our reopened description: close it at the end */
         int socket;    /* write with send(MSG_DONTWAIT) */
         int broken;    /* a write failed for good; output is dropped from then on */
-        char *pending; /* what the reader would not take yet, len bytes */
+        int prepared;  /* the first write has chosen fd, own_fd and socket */
+        char *pending; /* what the reader would not take yet, len bytes; made on first need */
         size_t len, cap;
 };
 
-/* cap: the largest write that will be asked of it. 0, or -1 with errno. */
+/* cap: the largest write that will be asked of it. 0 (the buffer is made when first needed). */
 int tr_sink_open(struct tr_sink *k, int target_fd, size_t cap);
 void tr_sink_close(struct tr_sink *k);
 
 /*
- * Write buf, which must not be larger than cap, while nothing is pending.
+ * Write buf, which must not be larger than cap, while nothing is pending;
+ * fd may be another handle after the first write (the reopened one).
  * 0: all written; 1: the rest is pending, wait until k->fd is writable and
  * call tr_sink_flush; -1: broken, with errno (EPIPE: the reader is gone).
  */

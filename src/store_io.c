@@ -17,6 +17,13 @@
 #include "taskrun/store.h"
 
 #define TR_JSON_DEPTH 512
+/*
+ * json-c makes its parse stack for the whole depth up front: 16 KiB at
+ * TR_JSON_DEPTH, pages that cost microseconds each to fault in, for a task
+ * a few levels deep. Files are parsed at this depth first, and again at
+ * TR_JSON_DEPTH only when they are deeper.
+ */
+#define TR_JSON_SHALLOW 32
 #define TR_UPDATE_ATTEMPTS 5
 
 /* "invalid JSON: WHAT at line L, column C" for the byte at offset. */
@@ -162,13 +169,18 @@ static const char *unfaithful_value(json_object *v)
         }
 }
 
-/* RFC 8259 JSON, one object and nothing after it; json-c alone would take more. NULL with e set. */
-static json_object *parse_strict(const char *text, size_t len, struct tr_err *e)
+/*
+ * RFC 8259 JSON, one object and nothing after it; json-c alone would take
+ * more. NULL with e set; *too_deep when only the depth was in the way.
+ */
+static json_object *parse_at(const char *text, size_t len, int depth, int *too_deep,
+                             struct tr_err *e)
 {
-        struct json_tokener *tok = json_tokener_new_ex(TR_JSON_DEPTH);
+        struct json_tokener *tok = json_tokener_new_ex(depth);
         json_object *obj;
         size_t used;
 
+        *too_deep = 0;
         if (tok == NULL) {
                 tr_err_sys(e, ENOMEM, "json");
                 return NULL;
@@ -178,6 +190,7 @@ static json_object *parse_strict(const char *text, size_t len, struct tr_err *e)
         used = json_tokener_get_parse_end(tok);
         if (obj == NULL) {
                 enum json_tokener_error err = json_tokener_get_error(tok);
+                *too_deep = err == json_tokener_error_depth;
                 if (err == json_tokener_continue)
                         tr_err_set(e, EINVAL, "invalid JSON: unexpected end of file (truncated?)");
                 else
@@ -187,6 +200,16 @@ static json_object *parse_strict(const char *text, size_t len, struct tr_err *e)
                 obj = syntax_error(e, text, used, "trailing data after the top-level value");
         }
         json_tokener_free(tok);
+        return obj;
+}
+
+static json_object *parse_strict(const char *text, size_t len, struct tr_err *e)
+{
+        int too_deep;
+        json_object *obj = parse_at(text, len, TR_JSON_SHALLOW, &too_deep, e);
+
+        if (obj == NULL && too_deep)
+                obj = parse_at(text, len, TR_JSON_DEPTH, &too_deep, e);
         return obj;
 }
 

@@ -27,6 +27,12 @@
 
 #define READ_CHUNK (128 * 1024)
 /*
+ * Where each read lands, static like the default loop the supervisor runs on:
+ * no map to make and unmap per run, and its pages are touched only by output
+ * (on a VM, every page first touched costs microseconds).
+ */
+static char read_buf[READ_CHUNK];
+/*
  * A read that empties a full pipe of the default size (64 KiB) says the
  * command writes faster than we read: the pipe grows to this, for fewer
  * wakeups. Quiet commands never pay for a big pipe.
@@ -75,7 +81,6 @@ struct supervisor {
         int control_fd;                  /* signalfd for kill requests, or -1 */
         int64_t exit_ms;
         uint64_t heartbeat_bytes; /* tail->total at the last heartbeat */
-        char *buf;
 };
 
 /*
@@ -182,14 +187,15 @@ static void stream_write_failed(struct ev_loop *loop, struct stream *st, int err
 static void stream_forward(struct ev_loop *loop, struct supervisor *s, struct stream *st, size_t n)
 {
         s->last_output = ev_now(loop); /* the stall timer looks at it when it fires */
-        tr_tail_feed(s->tail, s->buf, n);
+        tr_tail_feed(s->tail, read_buf, n);
         if (st->replay != NULL)
-                tr_tail_feed(st->replay, s->buf, n);
+                tr_tail_feed(st->replay, read_buf, n);
         if (s->o->quiet || st->sink.broken)
                 return;
-        int r = tr_sink_write(&st->sink, s->buf, n);
+        int r = tr_sink_write(&st->sink, read_buf, n);
         if (r == 1) {
                 ev_io_stop(loop, &st->w);
+                ev_io_set(&st->sink_w, st->sink.fd, EV_WRITE); /* the handle the sink chose */
                 ev_io_start(loop, &st->sink_w);
         } else if (r == -1) {
                 stream_write_failed(loop, st, errno);
@@ -214,7 +220,7 @@ static void on_sink_writable(struct ev_loop *loop, ev_io *w, int revents)
 /* One read; 1 if more may follow now, 0 if drained or closed. */
 static int stream_read(struct ev_loop *loop, struct supervisor *s, struct stream *st)
 {
-        ssize_t n = read(st->w.fd, s->buf, READ_CHUNK);
+        ssize_t n = read(st->w.fd, read_buf, READ_CHUNK);
 
         if (n >= FULL_DEFAULT_PIPE && !st->grown) {
                 fcntl(st->w.fd, F_SETPIPE_SZ, BIG_PIPE); /* best effort; a pty has no size */
@@ -648,7 +654,6 @@ static void free_sinks(struct supervisor *s)
 {
         tr_sink_close(&s->out.sink);
         tr_sink_close(&s->err.sink);
-        free(s->buf);
 }
 
 int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct tr_outcome *out,
@@ -662,8 +667,7 @@ int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct
 
         if (loop == NULL)
                 return tr_err_set(e, 0, "libev: cannot initialise the event loop");
-        s.buf = malloc(READ_CHUNK);
-        if (s.buf == NULL || stream_open_sink(&s.out, STDOUT_FILENO) == -1 ||
+        if (stream_open_sink(&s.out, STDOUT_FILENO) == -1 ||
             stream_open_sink(&s.err, STDERR_FILENO) == -1) {
                 free_sinks(&s);
                 return tr_err_sys(e, ENOMEM, "output buffer");
@@ -698,6 +702,5 @@ int tr_supervise(const struct tr_supervise_opts *o, struct tr_tail *tail, struct
         if (o->spawn.foreground)
                 tcsetpgrp(STDIN_FILENO, getpgrp()); /* take the terminal back */
         fill_outcome(&s, start_ms, out);
-        free(s.buf);
         return 0;
 }

@@ -247,9 +247,10 @@ Test(read, error_gives_line_and_column)
         cr_expect(strstr(e.msg, "line 3, column 8") != NULL, "%s", e.msg);
 }
 
-Test(read, nesting_beyond_limit_refused)
+/* {"a": [[[...]]]} nested depth deep, in task1. */
+static void write_nested(size_t depth)
 {
-        size_t depth = 600, n = 0;
+        size_t n = 0;
         char *text = malloc(depth * 2 + 16);
 
         n += (size_t)sprintf(text, "{\"a\":");
@@ -261,7 +262,28 @@ Test(read, nesting_beyond_limit_refused)
         text[n] = '\0';
         th_write_file(task1, text);
         free(text);
+}
+
+Test(read, nesting_beyond_limit_refused)
+{
+        write_nested(600);
         expect_refused("too deep");
+}
+
+/* Deeper than the first, shallow parse goes: read at full depth, not refused. */
+Test(read, deep_nesting_within_limit_read)
+{
+        json_object *obj = NULL, *a;
+        struct tr_err e = {0};
+
+        write_nested(200);
+        cr_assert_eq(tr_task_read(&store, &ref1, &obj, &e), 0, "%s", e.msg);
+        a = json_object_object_get(obj, "a");
+        for (int i = 1; i < 200; i++)
+                a = json_object_array_get_idx(a, 0);
+        cr_expect(json_object_is_type(a, json_type_array));
+        cr_expect_eq(json_object_array_length(a), 0);
+        json_object_put(obj);
 }
 
 Test(read, symlink_to_valid_task_refused)
