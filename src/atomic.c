@@ -59,13 +59,12 @@ static int temp_name(const char *dir, const char *base, char *tmp, size_t tsz)
 
 /*
  * The directory's spare, claimed under a temp name in tmp: an fd open for
- * writing, or -1 when there is none or it will not do (a link, another
- * owner's, linked elsewhere), then removed.
+ * writing (*st what it is), or -1 when there is none or it will not do (a
+ * link, another owner's, linked elsewhere), then removed.
  */
-static int claim_spare(const char *dir, const char *base, char *tmp, size_t tsz)
+static int claim_spare(const char *dir, const char *base, char *tmp, size_t tsz, struct stat *st)
 {
         char spare[PATH_MAX];
-        struct stat st;
         int fd;
 
         if (spare_path(dir, spare, sizeof spare) == -1 || temp_name(dir, base, tmp, tsz) == -1 ||
@@ -76,14 +75,60 @@ static int claim_spare(const char *dir, const char *base, char *tmp, size_t tsz)
          * reader still reading the old version it was, which must not change
          * under it. Taken and given back at once; no one else can open it by
          * this name. */
-        if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-            st.st_uid == geteuid() && fcntl(fd, F_SETLEASE, F_WRLCK) == 0 &&
+        if (fd != -1 && fstat(fd, st) == 0 && S_ISREG(st->st_mode) && st->st_nlink == 1 &&
+            st->st_uid == geteuid() && fcntl(fd, F_SETLEASE, F_WRLCK) == 0 &&
             fcntl(fd, F_SETLEASE, F_UNLCK) == 0)
                 return fd;
         if (fd != -1)
                 close(fd);
         unlink(tmp);
         return -1;
+}
+
+/* Open a temp file for base in dir, the spare if asked and there is one: *st what it is. */
+static int open_temp(const char *dir, const char *base, int flags, char *tmp, size_t tsz,
+                     struct stat *st)
+{
+        int fd = -1;
+
+        if (flags & TR_ATOMIC_SPARE)
+                fd = claim_spare(dir, base, tmp, tsz, st);
+        if (fd == -1) {
+                /* A name not ending in .json, so no reader mistakes it for a task. */
+                if (snprintf(tmp, tsz, "%s/.%s.tmp.XXXXXX", dir, base) >= (int)tsz) {
+                        errno = ENAMETOOLONG;
+                        return -1;
+                }
+                fd = mkostemp(tmp, O_CLOEXEC);
+                memset(st, 0, sizeof *st);
+                st->st_mode = S_IFREG | 0600; /* as mkostemp makes it: empty, 0600 */
+        }
+        return fd;
+}
+
+/* The contents and mode, over what a spare held before. 0, or -1 with errno. */
+static int fill_temp(int fd, const struct stat *st, const void *data, size_t len, mode_t mode)
+{
+        if ((st->st_mode & 07777) != mode && fchmod(fd, mode) == -1)
+                return -1;
+        if (tr_write_all(fd, data, len) == -1)
+                return -1;
+        return st->st_size > (off_t)len ? ftruncate(fd, (off_t)len) : 0;
+}
+
+/*
+ * Data to disk (unless nosync), with meanwhile's work done while it goes:
+ * the write is started first, so that only the device's flush is left to
+ * wait for after.
+ */
+static int sync_temp(int fd, int nosync, const struct tr_meanwhile *meanwhile)
+{
+        if (meanwhile != NULL) {
+                if (!nosync)
+                        sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+                meanwhile->fn(meanwhile->arg);
+        }
+        return nosync ? 0 : fdatasync(fd);
 }
 
 /*
@@ -93,26 +138,16 @@ static int claim_spare(const char *dir, const char *base, char *tmp, size_t tsz)
  * the mode (set here to what it was) may lag.
  */
 static int write_temp(const char *dir, const char *base, const void *data, size_t len, mode_t mode,
-                      int flags, char *tmp, size_t tsz, struct tr_err *e)
+                      int flags, const struct tr_meanwhile *meanwhile, char *tmp, size_t tsz,
+                      struct tr_err *e)
 {
-        int fd = -1;
+        struct stat st;
+        int fd = open_temp(dir, base, flags, tmp, tsz, &st);
 
-        if ((flags & TR_ATOMIC_SPARE) && (fd = claim_spare(dir, base, tmp, tsz)) != -1 &&
-            ftruncate(fd, (off_t)len) == -1) {
-                close(fd);
-                unlink(tmp);
-                fd = -1;
-        }
-        if (fd == -1) {
-                /* A name not ending in .json, so no reader mistakes it for a task. */
-                if (snprintf(tmp, tsz, "%s/.%s.tmp.XXXXXX", dir, base) >= (int)tsz)
-                        return tr_err_sys(e, ENAMETOOLONG, "%s", base);
-                fd = mkostemp(tmp, O_CLOEXEC);
-        }
         if (fd == -1)
                 return tr_err_sys(e, errno, "%s: cannot create temp file", dir);
-        if (fchmod(fd, mode) == -1 || tr_write_all(fd, data, len) == -1 ||
-            (!(flags & TR_ATOMIC_NOSYNC) && fdatasync(fd) == -1)) {
+        if (fill_temp(fd, &st, data, len, mode) == -1 ||
+            sync_temp(fd, flags & TR_ATOMIC_NOSYNC, meanwhile) == -1) {
                 int saved = errno;
                 close(fd);
                 unlink(tmp);
@@ -188,6 +223,12 @@ static mode_t current_umask(void)
 int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode, int flags,
                     struct tr_err *e)
 {
+        return tr_atomic_write_meanwhile(path, data, len, mode, flags, NULL, e);
+}
+
+int tr_atomic_write_meanwhile(const char *path, const void *data, size_t len, mode_t mode,
+                              int flags, const struct tr_meanwhile *meanwhile, struct tr_err *e)
+{
         char dir[PATH_MAX], tmp[PATH_MAX];
         const char *base;
         int excl = flags & TR_ATOMIC_EXCL;
@@ -198,7 +239,7 @@ int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
         /* A new file gets the mode open(2) would give it; a replacement keeps the exact mode. */
         if (excl)
                 mode &= ~current_umask();
-        if (write_temp(dir, base, data, len, mode, flags, tmp, sizeof tmp, e) == -1)
+        if (write_temp(dir, base, data, len, mode, flags, meanwhile, tmp, sizeof tmp, e) == -1)
                 return -1;
         r = excl ? create(tmp, path) : replace(dir, tmp, path, flags);
         if (r == -1) {

@@ -83,33 +83,31 @@ static int select_task(struct run_ctx *c, struct tr_err *e)
         return tr_run_new_task(c, e);
 }
 
-/*
- * The facts no one needs before the command starts: host, boot and our own
- * start time, read while it runs (or at the end, if it never ran).
- */
-static void fill_host_facts(struct run_ctx *c)
-{
-        struct tr_run_info *in = &c->info;
-
-        if (c->host_facts)
-                return;
-        c->host_facts = 1;
-        tr_hostname(in->host, sizeof in->host);
-        tr_boot_id(in->boot_id, sizeof in->boot_id);
-        tr_proc_start_ticks(in->supervisor_pid, &in->supervisor_start_ticks);
-}
-
 /* The command has started: record its pid and start time, and leave the --slots line. */
 static void on_start(void *ctx, const struct tr_child *child)
 {
         struct run_ctx *c = ctx;
 
-        fill_host_facts(c);
         c->info.pid = child->pid;
         tr_gate_started(&c->gate); /* the run behind in a --slots queue moves up */
         tr_proc_start_ticks(child->pid, &c->info.start_ticks);
         tr_run_emit_start(c);
-        tr_run_archive_ready(c); /* off the path from the command's end to ours */
+}
+
+/*
+ * While the command runs and nothing else is to be done: what the end would
+ * otherwise do between the command's exit and ours, a step at a time.
+ */
+static int on_idle(void *ctx)
+{
+        struct run_ctx *c = ctx;
+
+        if (!c->host_facts) {
+                tr_run_host_facts(c);
+                return 1;
+        }
+        tr_run_archive_ready(c);
+        return 0;
 }
 
 /*
@@ -192,7 +190,7 @@ static void replay(const struct tr_tail *t, int fd)
 /* --quiet and the command failed: what it wrote, each stream where it was going, as chronic. */
 static void replay_output(const struct run_ctx *c, const struct tr_tail *tail)
 {
-        if (c->replay_out.ring != NULL) {
+        if (c->replay_out.cap != 0) {
                 replay(&c->replay_out, STDOUT_FILENO);
                 replay(&c->replay_err, STDERR_FILENO);
         } else {
@@ -262,7 +260,6 @@ static void finish(struct run_ctx *c, const struct tr_outcome *out, const struct
         int status = tr_outcome_status(out, c->o->preserve_status);
 
         c->report.end = end;
-        fill_host_facts(c);
         if (c->o->detach)
                 tr_log_footer(STDOUT_FILENO, end); /* before the record: logs -f ends on it */
         tr_run_write_final(c, c->running_written || out->exec_errno ? tr_report_end
@@ -375,6 +372,7 @@ static void supervise_opts(struct run_ctx *c, struct tr_supervise_opts *so)
             .orphan_kill_ms = o->kill_after_ms > 0 ? o->kill_after_ms : ORPHAN_KILL_MS,
             .on_start = on_start,
             .on_running = on_running,
+            .on_idle = on_idle,
             .on_heartbeat = on_heartbeat,
             .on_stopped = on_stopped,
             .on_continued = on_continued,
@@ -565,6 +563,8 @@ int tr_run(const struct tr_run_opts *o)
         json_object_put(c.info.options);
         json_object_put(c.pending);
         json_object_put(c.gate.task);
+        free(c.archive_dir);
+        free(c.log);
         return status;
 }
 

@@ -25,14 +25,13 @@ struct run_ctx {
         int host_facts;       /* info's host, boot_id and supervisor_start_ticks are filled */
         json_object *pending; /* a new task whose id is reserved and whose file is not made yet */
         json_object *final;   /* the task as the final write left it, for the run archive */
-        char archive_dir[PATH_MAX]; /* made ready for this run's record, or "" */
-        int ready_fd;               /* --detach: closed once the running record is written */
+        char *archive_dir;    /* made ready for this run's record (malloc'd), or NULL */
+        int ready_fd;         /* --detach: closed once the running record is written */
         struct tr_run_info info;
         struct tr_report report;
-        char log[PATH_MAX];      /* --detach: the log's absolute path */
-        sigset_t mask, defaults; /* what the command starts with, for hooks too */
-        struct tr_ping ping;     /* --ping */
-        int pinging;
+        char *log;                             /* --detach: the log's absolute path (malloc'd) */
+        sigset_t mask, defaults;               /* what the command starts with, for hooks too */
+        struct tr_ping *ping;                  /* --ping, while its helper runs (malloc'd) */
         char output_error[128];                /* "stdout: No space left on device" */
         struct tr_tail replay_out, replay_err; /* --quiet with two pipes */
         struct tr_events events;               /* --events */
@@ -59,6 +58,12 @@ int tr_run_write(struct run_ctx *c, tr_mutate_fn fn, int transient);
 void tr_run_write_final(struct run_ctx *c, tr_mutate_fn fn);
 /* The run archive made ready for the record, while the command runs (once). */
 void tr_run_archive_ready(struct run_ctx *c);
+/*
+ * The facts no one needs before the command starts (host, boot, our own
+ * start time): read while it runs, or by the first record or event that
+ * names them.
+ */
+void tr_run_host_facts(struct run_ctx *c);
 /* A command that ended before its running record was written gets both in one write. */
 int tr_run_report_start_end(json_object *task, void *arg, struct tr_err *e);
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,8 +74,11 @@ int tr_run_detach(struct run_ctx *c, int *status, struct tr_err *e)
         if (log == -1)
                 return tr_err_sys(e, errno, "%s", path);
         c->info.log_offset = lseek(log, 0, SEEK_END); /* a rerun appends; this run starts here */
-        if (realpath(path, c->log) == NULL)
-                snprintf(c->log, sizeof c->log, "%s", path);
+        free(c->log);
+        if ((c->log = realpath(path, NULL)) == NULL && (c->log = strdup(path)) == NULL) {
+                close(log);
+                return tr_err_sys(e, ENOMEM, "%s", path);
+        }
         c->info.log = c->log;
         if (pipe2(ready, O_CLOEXEC) == -1) {
                 close(log);

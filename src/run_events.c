@@ -39,6 +39,7 @@ void tr_run_emit_start(struct run_ctx *c)
         if (c->events.fd == -1 || c->start_emitted)
                 return;
         c->start_emitted = 1;
+        tr_run_host_facts(c);
         ev = event_new(c, "start");
         json_object_object_add(ev, "pid", c->info.pid ? json_object_new_int(c->info.pid) : NULL);
         tr_event_add_text(ev, "host", c->info.host);

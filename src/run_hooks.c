@@ -4,6 +4,7 @@
  * Each fires once per run, however many attempts --retry makes: the start
  * before the first, the end after the final record.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,11 +20,16 @@ static void ping_begin(struct run_ctx *c)
 
         if (c->o->ping_url == NULL)
                 return;
-        if (tr_ping_init(&c->ping, c->o->ping_url, &e) == -1 || tr_ping_start(&c->ping, &e) == -1) {
-                tr_warn_err(&e);
+        if ((c->ping = malloc(sizeof *c->ping)) == NULL) {
+                tr_warnx("--ping: %s", strerror(ENOMEM));
                 return;
         }
-        c->pinging = 1;
+        if (tr_ping_init(c->ping, c->o->ping_url, &e) == -1 || tr_ping_start(c->ping, &e) == -1) {
+                tr_warn_err(&e);
+                tr_ping_free(c->ping);
+                free(c->ping);
+                c->ping = NULL;
+        }
 }
 
 /* The end ping, after the final record; a monitor's trouble is only a warning. */
@@ -32,15 +38,16 @@ static void ping_end(struct run_ctx *c, int status, const char *body)
         struct tr_err start_e, e;
         int r;
 
-        if (!c->pinging)
+        if (c->ping == NULL)
                 return;
-        r = tr_ping_end(&c->ping, status, body, body ? strlen(body) : 0, &start_e, &e);
+        r = tr_ping_end(c->ping, status, body, body ? strlen(body) : 0, &start_e, &e);
         if (start_e.msg[0] != '\0')
                 tr_warn_err(&start_e);
         if (r == -1)
                 tr_warn_err(&e);
-        tr_ping_free(&c->ping);
-        c->pinging = 0;
+        tr_ping_free(c->ping);
+        free(c->ping);
+        c->ping = NULL;
 }
 
 void tr_run_hooks_begin(struct run_ctx *c)

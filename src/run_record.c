@@ -2,10 +2,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "archive.h"
 #include "cli.h"
 #include "run_ctx.h"
+#include "taskrun/atomic.h"
+#include "taskrun/procinfo.h"
 
 /*
  * A transient record waits for a lock at most this long: the loop stands
@@ -74,18 +77,32 @@ static int create_pending(struct run_ctx *c, tr_mutate_fn fn, void *arg, struct 
         return r;
 }
 
-/* tr_run_write with fn's own argument. */
-static int write_arg(struct run_ctx *c, tr_mutate_fn fn, void *arg, int transient)
+void tr_run_host_facts(struct run_ctx *c)
+{
+        struct tr_run_info *in = &c->info;
+
+        if (c->host_facts)
+                return;
+        c->host_facts = 1;
+        tr_hostname(in->host, sizeof in->host);
+        tr_boot_id(in->boot_id, sizeof in->boot_id);
+        tr_proc_start_ticks(in->supervisor_pid, &in->supervisor_start_ticks);
+}
+
+/* tr_run_write with fn's own argument, and meanwhile's work while it syncs. */
+static int write_arg(struct run_ctx *c, tr_mutate_fn fn, void *arg, int transient,
+                     const struct tr_meanwhile *meanwhile)
 {
         struct tr_store store = c->store;
         struct tr_err e;
 
         if (!c->tracked)
                 return 0;
+        tr_run_host_facts(c);
         if (transient && (store.lock_timeout_ms < 0 || store.lock_timeout_ms > TRANSIENT_LOCK_MS))
                 store.lock_timeout_ms = TRANSIENT_LOCK_MS;
         if (c->pending ? create_pending(c, fn, arg, &e) == 0
-                       : tr_task_update(&store, &c->ref, fn, arg, &e) == 0)
+                       : tr_task_update_meanwhile(&store, &c->ref, fn, arg, meanwhile, &e) == 0)
                 return 0;
         if (transient && e.errnum == ETIMEDOUT)
                 return 1;
@@ -96,7 +113,7 @@ static int write_arg(struct run_ctx *c, tr_mutate_fn fn, void *arg, int transien
 
 int tr_run_write(struct run_ctx *c, tr_mutate_fn fn, int transient)
 {
-        return write_arg(c, fn, &c->report, transient);
+        return write_arg(c, fn, &c->report, transient, NULL);
 }
 
 int tr_run_report_start_end(json_object *task, void *arg, struct tr_err *e)
@@ -110,6 +127,7 @@ int tr_run_report_start_end(json_object *task, void *arg, struct tr_err *e)
 struct final_write {
         struct run_ctx *c;
         tr_mutate_fn fn;
+        int archived; /* archive_run is done */
 };
 
 static int report_final(json_object *task, void *arg, struct tr_err *e)
@@ -141,8 +159,8 @@ static void archive_run(struct run_ctx *c)
                 json_object_object_add(task, "id", json_object_new_string(c->ref.id));
                 tr_run_report_start_end(task, &c->report, &e);
         }
-        if ((c->archive_dir[0] ? tr_archive_put_in(&c->store, c->archive_dir, c->ref.id, task, &e)
-                               : tr_archive_put(&c->store, c->ref.id, task, &e)) == -1)
+        if ((c->archive_dir ? tr_archive_put_in(&c->store, c->archive_dir, c->ref.id, task, &e)
+                            : tr_archive_put(&c->store, c->ref.id, task, &e)) == -1)
                 tr_warnx("run archive: %s", e.msg);
         json_object_put(task);
 }
@@ -151,17 +169,31 @@ void tr_run_archive_ready(struct run_ctx *c)
 {
         struct tr_err e;
 
-        if (c->tracked && c->archive_dir[0] == '\0' &&
-            tr_archive_ready(&c->store, c->archive_dir, sizeof c->archive_dir, &e) == -1)
-                c->archive_dir[0] = '\0'; /* the end tries again, and says why it failed */
+        char dir[PATH_MAX];
+
+        /* On failure the end tries again, and says why. */
+        if (c->tracked && c->archive_dir == NULL &&
+            tr_archive_ready(&c->store, dir, sizeof dir, &e) == 0)
+                c->archive_dir = strdup(dir);
+}
+
+/* The archive, written while the final record goes to disk. */
+static void archive_meanwhile(void *arg)
+{
+        struct final_write *w = arg;
+
+        archive_run(w->c);
+        w->archived = 1;
 }
 
 void tr_run_write_final(struct run_ctx *c, tr_mutate_fn fn)
 {
         struct final_write fw = {.c = c, .fn = fn};
+        struct tr_meanwhile archive = {archive_meanwhile, &fw};
 
-        write_arg(c, report_final, &fw, 0);
-        archive_run(c);
+        write_arg(c, report_final, &fw, 0, &archive);
+        if (!fw.archived)
+                archive_run(c); /* the final write failed before its sync */
         json_object_put(c->final);
         c->final = NULL;
 }

@@ -401,7 +401,8 @@ static int mutate_checked(const struct tr_store *s, json_object *task, tr_mutate
  * between read and write.
  */
 static int update_locked(const struct tr_store *s, const char *path, struct tr_lock *lock,
-                         int atomic_flags, tr_mutate_fn fn, void *arg, struct tr_err *e)
+                         int atomic_flags, tr_mutate_fn fn, void *arg,
+                         const struct tr_meanwhile *meanwhile, struct tr_err *e)
 {
         for (int attempt = 0; attempt < TR_UPDATE_ATTEMPTS; attempt++) {
                 struct stat st;
@@ -419,8 +420,8 @@ static int update_locked(const struct tr_store *s, const char *path, struct tr_l
                         json_object_put(task);
                         continue;
                 }
-                int r =
-                    tr_atomic_write(path, text, strlen(text), st.st_mode & 07777, atomic_flags, e);
+                int r = tr_atomic_write_meanwhile(path, text, strlen(text), st.st_mode & 07777,
+                                                  atomic_flags, meanwhile, e);
                 json_object_put(task);
                 return r;
         }
@@ -429,6 +430,13 @@ static int update_locked(const struct tr_store *s, const char *path, struct tr_l
 
 int tr_task_update(const struct tr_store *s, const struct tr_task_ref *ref, tr_mutate_fn fn,
                    void *arg, struct tr_err *e)
+{
+        return tr_task_update_meanwhile(s, ref, fn, arg, NULL, e);
+}
+
+int tr_task_update_meanwhile(const struct tr_store *s, const struct tr_task_ref *ref,
+                             tr_mutate_fn fn, void *arg, const struct tr_meanwhile *meanwhile,
+                             struct tr_err *e)
 {
         struct tr_lock lock;
         char real[PATH_MAX];
@@ -446,7 +454,7 @@ int tr_task_update(const struct tr_store *s, const struct tr_task_ref *ref, tr_m
         int in_list = s->schema == TR_SCHEMA_CLAUDE && path == ref->path;
         if (tr_lock_acquire(&lock, path, s->lock_timeout_ms, in_list ? TR_LOCK_SPARE : 0, e) == -1)
                 return -1;
-        r = update_locked(s, path, &lock, in_list ? TR_ATOMIC_SPARE : 0, fn, arg, e);
+        r = update_locked(s, path, &lock, in_list ? TR_ATOMIC_SPARE : 0, fn, arg, meanwhile, e);
         tr_lock_release(&lock);
         return r;
 }

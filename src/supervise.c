@@ -69,6 +69,7 @@ struct supervisor {
         ev_child orphan_w; /* any child: descendants that outlived the command */
         ev_signal sig_w[NFORWARDED];
         ev_timer timeout_w, kill_w, heartbeat_w, running_w, orphan_kill_w;
+        ev_idle idle_w;
         ev_timer stall_w;      /* --stall-timeout: reset by output, lazily (see on_stall) */
         ev_tstamp last_output; /* loop time of the last output read */
         int status;
@@ -488,6 +489,15 @@ static void on_heartbeat(struct ev_loop *loop, ev_timer *w, int revents)
         s->o->on_heartbeat(s->o->ctx, s->tail);
 }
 
+static void on_idle(struct ev_loop *loop, ev_idle *w, int revents)
+{
+        struct supervisor *s = w->data;
+        (void)revents;
+
+        if (s->o->on_idle(s->o->ctx) == 0)
+                ev_idle_stop(loop, w);
+}
+
 static void on_running(struct ev_loop *loop, ev_timer *w, int revents)
 {
         struct supervisor *s = w->data;
@@ -563,6 +573,10 @@ static void start_watchers(struct ev_loop *loop, struct supervisor *s)
         timer_init(&s->running_w, on_running, o->running_delay_ms / 1000.0, 0, s);
         if (o->on_running != NULL && s->child.exec_errno == 0)
                 ev_timer_start(loop, &s->running_w);
+        ev_idle_init(&s->idle_w, on_idle);
+        s->idle_w.data = s;
+        if (o->on_idle != NULL && s->child.exec_errno == 0)
+                ev_idle_start(loop, &s->idle_w); /* runs only when no other event is pending */
 }
 
 static void stop_watchers(struct ev_loop *loop, struct supervisor *s)
@@ -583,6 +597,7 @@ static void stop_watchers(struct ev_loop *loop, struct supervisor *s)
         ev_timer_stop(loop, &s->orphan_kill_w);
         ev_timer_stop(loop, &s->heartbeat_w);
         ev_timer_stop(loop, &s->running_w);
+        ev_idle_stop(loop, &s->idle_w);
         ev_io_stop(loop, &s->control_w);
         if (s->control_fd >= 0)
                 close(s->control_fd); /* the signal stays blocked: a late request is dropped */

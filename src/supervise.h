@@ -38,6 +38,12 @@ struct tr_supervise_opts {
         void (*on_start)(void *ctx, const struct tr_child *child);
         /* Called once the command has run for running_delay_ms, unless it ended sooner. */
         void (*on_running)(void *ctx);
+        /*
+         * Called while the command runs whenever nothing else is to be done,
+         * until it returns 0: work that would otherwise wait for the end, in
+         * steps short enough that a command ending meanwhile is not kept waiting.
+         */
+        int (*on_idle)(void *ctx);
         /* Called every heartbeat_ms when there is new output. */
         void (*on_heartbeat)(void *ctx, const struct tr_tail *tail);
         /* Called when the command is stopped by signal sig, and when it continues. */

@@ -22,10 +22,7 @@ int tr_tail_init(struct tr_tail *t, size_t cap)
                 errno = EINVAL;
                 return -1;
         }
-        t->ring = malloc(cap);
-        if (t->ring == NULL)
-                return -1;
-        t->cap = cap;
+        t->cap = cap; /* the ring is made by the first feed: a quiet command's never is */
         return 0;
 }
 
@@ -51,6 +48,8 @@ void tr_tail_feed(struct tr_tail *t, const void *data, size_t len)
         t->total += len;
         if (len == 0 || t->cap == 0)
                 return;
+        if (t->ring == NULL && (t->ring = malloc(t->cap)) == NULL)
+                return; /* the tail is lost, not the output */
         if (len >= t->cap) {
                 memcpy(t->ring, bytes + len - t->cap, t->cap);
                 t->head = 0;

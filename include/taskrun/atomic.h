@@ -47,6 +47,21 @@ void tr_atomic_drop_spare(const char *dir);
 int tr_atomic_write(const char *path, const void *data, size_t len, mode_t mode, int flags,
                     struct tr_err *e);
 
+/* Work done while a write's data goes to disk, instead of after it: fn(arg). */
+struct tr_meanwhile {
+        void (*fn)(void *arg);
+        void *arg;
+};
+
+/*
+ * tr_atomic_write, calling meanwhile (if not NULL) once the data is written
+ * and on its way to disk, before the sync is waited for. The file is not in
+ * place yet then, and may still fail to get there; a write that fails
+ * before never calls meanwhile.
+ */
+int tr_atomic_write_meanwhile(const char *path, const void *data, size_t len, mode_t mode,
+                              int flags, const struct tr_meanwhile *meanwhile, struct tr_err *e);
+
 /* A temp file this old was left by a writer killed mid-write (kill -9, power loss). */
 #define TR_ATOMIC_ORPHAN_MS (10 * 60 * 1000)
 

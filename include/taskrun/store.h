@@ -14,6 +14,8 @@
 
 #include "taskrun/error.h"
 
+struct tr_meanwhile; /* taskrun/atomic.h */
+
 #define TR_ID_MAX 128
 #define TR_TASK_MAX_BYTES (16 * 1024 * 1024) /* larger task files are refused */
 
@@ -122,6 +124,11 @@ typedef int (*tr_mutate_fn)(json_object *task, void *arg, struct tr_err *e);
  * replaced behind our back between read and write. */
 int tr_task_update(const struct tr_store *s, const struct tr_task_ref *ref, tr_mutate_fn fn,
                    void *arg, struct tr_err *e);
+
+/* tr_task_update, with meanwhile's work done while the new version syncs (atomic.h). */
+int tr_task_update_meanwhile(const struct tr_store *s, const struct tr_task_ref *ref,
+                             tr_mutate_fn fn, void *arg, const struct tr_meanwhile *meanwhile,
+                             struct tr_err *e);
 
 /* tr_task_update with tr_task_merge(task, patch). */
 int tr_task_patch(const struct tr_store *s, const struct tr_task_ref *ref, json_object *patch,

@@ -17,7 +17,7 @@
 #define TR_TAIL_MAX (1024 * 1024)
 
 struct tr_tail {
-        char *ring;     /* cap raw bytes */
+        char *ring;     /* cap raw bytes, made by the first feed */
         size_t cap;     /* ring size */
         size_t head;    /* next write position */
         size_t len;     /* bytes held, <= cap */
