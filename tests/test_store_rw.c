@@ -926,6 +926,62 @@ Test(atomic, spare_write_keeps_the_replaced_file_and_writes_into_it_next)
         th_expect_clean(tmp);
 }
 
+/* A spare longer than the new contents, of another mode: cut to them, given their mode. */
+Test(atomic, spare_longer_and_of_another_mode_is_cut_and_given_the_mode)
+{
+        struct tr_err e = {0};
+        struct stat st;
+
+        th_write_file(task1, "a first version, long");
+        cr_assert_eq(chmod(task1, 0600), 0);
+        cr_assert_eq(tr_atomic_write(task1, "two", 3, 0644, TR_ATOMIC_SPARE, &e), 0, "%s", e.msg);
+        cr_assert_eq(tr_atomic_write(task1, "3", 1, 0640, TR_ATOMIC_SPARE, &e), 0, "%s", e.msg);
+        expect_file(task1, "3");
+        cr_assert_eq(stat(task1, &st), 0);
+        cr_expect_eq(st.st_size, 1);
+        cr_expect_eq(st.st_mode & 07777, 0640);
+        th_expect_clean(tmp);
+}
+
+struct meanwhile_seen {
+        int calls;
+        char during[64]; /* task1 as meanwhile found it */
+};
+
+static void see_task1(void *arg)
+{
+        struct meanwhile_seen *m = arg;
+        FILE *f = fopen(task1, "r");
+
+        m->calls++;
+        if (f != NULL) {
+                size_t n = fread(m->during, 1, sizeof m->during - 1, f);
+                m->during[n] = '\0';
+                fclose(f);
+        }
+}
+
+/* The work done meanwhile runs once, while the old file is still in place. */
+Test(atomic, meanwhile_runs_once_before_the_new_version_is_in_place)
+{
+        struct meanwhile_seen m = {0};
+        struct tr_meanwhile mw = {see_task1, &m};
+        struct tr_err e = {0};
+
+        th_write_file(task1, "old");
+        cr_assert_eq(tr_atomic_write_meanwhile(task1, "new", 3, 0644, TR_ATOMIC_SPARE, &mw, &e), 0,
+                     "%s", e.msg);
+        cr_expect_eq(m.calls, 1);
+        cr_expect_str_eq(m.during, "old");
+        expect_file(task1, "new");
+        m.calls = 0;
+        cr_assert_eq(tr_atomic_write_meanwhile(task1, "newer", 5, 0644, TR_ATOMIC_NOSYNC, &mw, &e),
+                     0, "%s", e.msg);
+        cr_expect_eq(m.calls, 1, "called once with no sync too");
+        cr_expect_str_eq(m.during, "new");
+        expect_file(task1, "newer");
+}
+
 Test(atomic, spare_still_open_by_a_reader_is_not_overwritten)
 {
         char spare[PATH_MAX + 32], buf[64] = "";
