@@ -203,6 +203,21 @@ int tr_atomic_retire(const char *dir, const char *path)
         return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
 }
 
+int tr_atomic_keep_spare(const char *dir)
+{
+        char spare[PATH_MAX];
+        int fd;
+
+        if (spare_path(dir, spare, sizeof spare) == -1) {
+                errno = ENAMETOOLONG;
+                return -1;
+        }
+        fd = open(spare, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd == -1)
+                return errno == EEXIST ? 0 : -1;
+        return close(fd);
+}
+
 void tr_atomic_drop_spare(const char *dir)
 {
         char spare[PATH_MAX];

@@ -102,12 +102,17 @@ static int on_idle(void *ctx)
 {
         struct run_ctx *c = ctx;
 
-        if (!c->host_facts) {
+        switch (c->idle_steps++) {
+        case 0:
                 tr_run_host_facts(c);
                 return 1;
+        case 1:
+                tr_run_archive_ready(c);
+                return 1;
+        default:
+                tr_run_list_spare(c);
+                return 0;
         }
-        tr_run_archive_ready(c);
-        return 0;
 }
 
 /*
@@ -122,6 +127,7 @@ static void on_running(void *ctx)
                 return;
         /* A busy lock: try again at the next heartbeat; the end writes both if need be. */
         c->running_written = tr_run_write(c, tr_report_start, TR_RUN_TRANSIENT) != 1;
+        tr_run_list_spare(c); /* a new task's first write took it: one for the end */
         if (c->ready_fd != -1) {
                 close(c->ready_fd); /* the detaching parent may print the id now */
                 c->ready_fd = -1;

@@ -23,6 +23,7 @@ struct run_ctx {
         int write_failed;     /* a task file write failed: --strict turns it into 125 */
         int running_written;  /* this attempt's running record is in the file */
         int host_facts;       /* info's host, boot_id and supervisor_start_ticks are filled */
+        int idle_steps;       /* steps of the end's work done while the command ran */
         json_object *pending; /* a new task whose id is reserved and whose file is not made yet */
         json_object *final;   /* the task as the final write left it, for the run archive */
         char *archive_dir;    /* made ready for this run's record (malloc'd), or NULL */
@@ -58,6 +59,8 @@ int tr_run_write(struct run_ctx *c, tr_mutate_fn fn, int transient);
 void tr_run_write_final(struct run_ctx *c, tr_mutate_fn fn);
 /* The run archive made ready for the record, while the command runs (once). */
 void tr_run_archive_ready(struct run_ctx *c);
+/* A spare file in the list, so that the final write makes no inode (a new task's would). */
+void tr_run_list_spare(struct run_ctx *c);
 /*
  * The facts no one needs before the command starts (host, boot, our own
  * start time): read while it runs, or by the first record or event that

@@ -173,8 +173,10 @@ void tr_run_archive_ready(struct run_ctx *c)
 
         /* On failure the end tries again, and says why. */
         if (c->tracked && c->archive_dir == NULL &&
-            tr_archive_ready(&c->store, dir, sizeof dir, &e) == 0)
+            tr_archive_ready(&c->store, dir, sizeof dir, &e) == 0) {
                 c->archive_dir = strdup(dir);
+                tr_atomic_keep_spare(dir); /* a list's first 100 records make no inode at the end */
+        }
 }
 
 /* The archive, written while the final record goes to disk. */
@@ -184,6 +186,13 @@ static void archive_meanwhile(void *arg)
 
         archive_run(w->c);
         w->archived = 1;
+}
+
+void tr_run_list_spare(struct run_ctx *c)
+{
+        /* As tr_task_update keeps them: in a Claude list's own directory only. */
+        if (c->tracked && c->store.schema == TR_SCHEMA_CLAUDE && !c->store.follow_symlinks)
+                tr_atomic_keep_spare(c->store.dir);
 }
 
 void tr_run_write_final(struct run_ctx *c, tr_mutate_fn fn)

@@ -36,6 +36,13 @@ int tr_atomic_retire(const char *dir, const char *path);
 void tr_atomic_drop_spare(const char *dir);
 
 /*
+ * Make dir's spare, empty, if it has none: the next TR_ATOMIC_SPARE write
+ * there then makes no inode, for a caller with time to spare before it.
+ * 0, or -1 with errno.
+ */
+int tr_atomic_keep_spare(const char *dir);
+
+/*
  * Write data to a temp file beside path, fdatasync it and rename it over path
  * (or, for TR_ATOMIC_EXCL, to path where nothing is).
  * After a crash or power loss path is the old file or the new one, whole
