@@ -11,6 +11,7 @@
 
 #include "taskrun/atomic.h"
 #include "cli.h"
+#include "prefault.h"
 #include "run_ctx.h"
 #include "run_log.h"
 
@@ -578,7 +579,10 @@ int tr_run(const struct tr_run_opts *o)
 static int run_main(int argc, char **argv, int explicit_run)
 {
         struct tr_run_opts o;
-        int r = tr_run_parse(argc, argv, explicit_run, &o);
+        int r;
+
+        tr_prefault(); /* first: before the stack and heap grow */
+        r = tr_run_parse(argc, argv, explicit_run, &o);
 
         if (r == TR_GO)
                 r = tr_run(&o);
