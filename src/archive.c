@@ -123,13 +123,12 @@ static int write_record(const char *path, json_object *record, struct tr_err *e)
 
 static int prune(const char *dir, size_t keep, int64_t older_than_ms, int dry_run, int recycle);
 
-int tr_archive_ready(const struct tr_store *s, char *dir, size_t n, struct tr_err *e)
+int tr_archive_open(const struct tr_store *s, char *dir, size_t n, struct tr_err *e)
 {
         if (tr_archive_dir(s, dir, n, e) == -1)
                 return -1;
         if (access(dir, F_OK) == -1 && tr_mkdir_p(dir, 0700) == -1)
                 return tr_err_sys(e, errno, "%s", dir);
-        prune(dir, TR_ARCHIVE_KEEP - 1, -1, 0, 1);
         return 0;
 }
 
@@ -137,7 +136,7 @@ int tr_archive_put(const struct tr_store *s, const char *id, json_object *task, 
 {
         char dir[PATH_MAX];
 
-        if (tr_archive_ready(s, dir, sizeof dir, e) == -1)
+        if (tr_archive_open(s, dir, sizeof dir, e) == -1)
                 return -1;
         return tr_archive_put_in(s, dir, id, task, e);
 }
@@ -169,6 +168,8 @@ int tr_archive_put_in(const struct tr_store *s, const char *dir, const char *id,
         r = write_record(path, record, e);
         json_object_put(record);
         json_object_put(copy);
+        if (r == 0)
+                prune(dir, TR_ARCHIVE_KEEP, -1, 0, 1);
         return r;
 }
 

@@ -30,23 +30,18 @@ int tr_archive_root(char *buf, size_t n, struct tr_err *e);
 
 /*
  * Keep task (the final record of run id of list s) in the archive, with a
- * hard link to its log if it has one, after tr_archive_ready. The record is
- * written atomically (temp file, rename) but not fsynced: the task file
- * already holds the result durably, and a record torn by a power loss reads
- * as absent. 0, or -1 with e set.
+ * hard link to its log if it has one; then remove the list's records beyond
+ * TR_ARCHIVE_KEEP, the last one removed kept as the spare file the next
+ * record is written into. The record is written atomically (temp file,
+ * rename) but not fsynced: the task file already holds the result durably,
+ * and a record torn by a power loss reads as absent. 0, or -1 with e set.
  */
 int tr_archive_put(const struct tr_store *s, const char *id, json_object *task, struct tr_err *e);
 
-/*
- * Make list s's archive directory ready for a record: its path in dir, the
- * directory made, and its records beyond TR_ARCHIVE_KEEP - 1 removed (the
- * last of them kept as the spare file the record is written into). A run
- * does this while its command runs, so that only the write is left for its
- * end. 0, or -1 with e set.
- */
-int tr_archive_ready(const struct tr_store *s, char *dir, size_t n, struct tr_err *e);
+/* List s's archive directory, made if need be: its path in dir. 0, or -1 with e set. */
+int tr_archive_open(const struct tr_store *s, char *dir, size_t n, struct tr_err *e);
 
-/* tr_archive_put into dir, which tr_archive_ready made ready. */
+/* tr_archive_put into dir, which tr_archive_open gave. */
 int tr_archive_put_in(const struct tr_store *s, const char *dir, const char *id, json_object *task,
                       struct tr_err *e);
 

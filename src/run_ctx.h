@@ -26,7 +26,7 @@ struct run_ctx {
         int idle_steps;       /* steps of the end's work done while the command ran */
         json_object *pending; /* a new task whose id is reserved and whose file is not made yet */
         json_object *final;   /* the task as the final write left it, for the run archive */
-        char *archive_dir;    /* made ready for this run's record (malloc'd), or NULL */
+        char *archive_dir;    /* the run archive's directory, made, with a spare (malloc'd); NULL */
         int ready_fd;         /* --detach: closed once the running record is written */
         struct tr_run_info info;
         struct tr_report report;
@@ -57,7 +57,7 @@ int tr_run_new_task(struct run_ctx *c, struct tr_err *e);
 int tr_run_write(struct run_ctx *c, tr_mutate_fn fn, int transient);
 /* The final record through fn, then the same task into the run archive. */
 void tr_run_write_final(struct run_ctx *c, tr_mutate_fn fn);
-/* The run archive made ready for the record, while the command runs (once). */
+/* The run archive's directory made, with a spare for the record, while the command runs (once). */
 void tr_run_archive_ready(struct run_ctx *c);
 /* A spare file in the list, so that the final write makes no inode (a new task's would). */
 void tr_run_list_spare(struct run_ctx *c);

@@ -168,12 +168,12 @@ static void archive_run(struct run_ctx *c)
 void tr_run_archive_ready(struct run_ctx *c)
 {
         struct tr_err e;
-
         char dir[PATH_MAX];
 
-        /* On failure the end tries again, and says why. */
+        /* On failure the end tries again, and says why. Trimming is left to the end,
+         * where it overlaps the final sync: here it could keep a quick command's end waiting. */
         if (c->tracked && c->archive_dir == NULL &&
-            tr_archive_ready(&c->store, dir, sizeof dir, &e) == 0) {
+            tr_archive_open(&c->store, dir, sizeof dir, &e) == 0) {
                 c->archive_dir = strdup(dir);
                 tr_atomic_keep_spare(dir); /* a list's first 100 records make no inode at the end */
         }
