@@ -97,7 +97,9 @@ static void on_start(void *ctx, const struct tr_child *child)
 
 /*
  * While the command runs and nothing else is to be done: what the end would
- * otherwise do between the command's exit and ours, a step at a time.
+ * otherwise do between the command's exit and ours, a step at a time: first
+ * what the final write would wait for, last the archive's part, which would
+ * otherwise overlap the write's sync.
  */
 static int on_idle(void *ctx)
 {
@@ -108,10 +110,10 @@ static int on_idle(void *ctx)
                 tr_run_host_facts(c);
                 return 1;
         case 1:
-                tr_run_archive_ready(c);
+                tr_run_list_spare(c);
                 return 1;
         default:
-                tr_run_list_spare(c);
+                tr_run_archive_ready(c);
                 return 0;
         }
 }
