@@ -38,7 +38,22 @@ static int spare_path(const char *dir, char *buf, size_t n)
         return snprintf(buf, n, "%s/%s", dir, TR_ATOMIC_SPARE_NAME) >= (int)n ? -1 : 0;
 }
 
-/* A temp name for base in dir, ".BASE.tmp.XXXXXX" as mkostemp makes them, not created. */
+/*
+ * "DIR/.BASE.tmp.XXXXXX", mkostemp's template for a temp file of base: a name
+ * not ending in .json, so no reader mistakes it for a task. Its length, or -1
+ * (ENAMETOOLONG) when it does not fit.
+ */
+static int temp_template(const char *dir, const char *base, char *tmp, size_t tsz)
+{
+        int len = snprintf(tmp, tsz, "%s/.%s.tmp.XXXXXX", dir, base);
+
+        if (len < (int)tsz)
+                return len;
+        errno = ENAMETOOLONG;
+        return -1;
+}
+
+/* A temp name for base in dir, as mkostemp makes them, not created. */
 static int temp_name(const char *dir, const char *base, char *tmp, size_t tsz)
 {
         static const char digits[] =
@@ -46,9 +61,9 @@ static int temp_name(const char *dir, const char *base, char *tmp, size_t tsz)
         const unsigned base_n = sizeof digits - 1;
         struct timespec ts;
         unsigned long long v;
-        int len = snprintf(tmp, tsz, "%s/.%s.tmp.XXXXXX", dir, base);
+        int len = temp_template(dir, base, tmp, tsz);
 
-        if (len >= (int)tsz)
+        if (len == -1)
                 return -1;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         v = (unsigned long long)ts.tv_nsec * 2654435761u ^ (unsigned long long)getpid() << 20;
@@ -94,11 +109,8 @@ static int open_temp(const char *dir, const char *base, int flags, char *tmp, si
         if (flags & TR_ATOMIC_SPARE)
                 fd = claim_spare(dir, base, tmp, tsz, st);
         if (fd == -1) {
-                /* A name not ending in .json, so no reader mistakes it for a task. */
-                if (snprintf(tmp, tsz, "%s/.%s.tmp.XXXXXX", dir, base) >= (int)tsz) {
-                        errno = ENAMETOOLONG;
+                if (temp_template(dir, base, tmp, tsz) == -1)
                         return -1;
-                }
                 fd = mkostemp(tmp, O_CLOEXEC);
                 memset(st, 0, sizeof *st);
                 st->st_mode = S_IFREG | 0600; /* as mkostemp makes it: empty, 0600 */
