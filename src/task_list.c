@@ -33,19 +33,21 @@ static int is_numeric(const char *s)
 /* A task file's id, with what sorting it needs worked out once. */
 struct name {
         char id[TR_ID_MAX];
-        const char *digits; /* numeric ids: past leading zeros; NULL for the others */
-        size_t ndigits;
+        /* Numeric ids: how many leading zeros, and how many digits after them.
+         * Offsets, not a pointer into id: qsort moves the structs. */
+        size_t zeros, ndigits;
+        int numeric;
 };
 
 static int name_compare(const void *a, const void *b)
 {
         const struct name *x = a, *y = b;
 
-        if ((x->digits == NULL) != (y->digits == NULL))
-                return x->digits ? -1 : 1;
-        if (x->digits && x->ndigits != y->ndigits)
+        if (x->numeric != y->numeric)
+                return x->numeric ? -1 : 1;
+        if (x->numeric && x->ndigits != y->ndigits)
                 return x->ndigits < y->ndigits ? -1 : 1;
-        return x->digits ? strcmp(x->digits, y->digits) : strcmp(x->id, y->id);
+        return x->numeric ? strcmp(x->id + x->zeros, y->id + y->zeros) : strcmp(x->id, y->id);
 }
 
 /* The ids of a directory's task files: numeric ones by number first, then the others by strcmp. */
@@ -77,12 +79,13 @@ static int read_names(const char *dir, struct name **out, size_t *n, struct tr_e
         closedir(d);
         for (size_t i = 0; i < *n; i++) {
                 struct name *m = &v[i];
-                m->digits = NULL;
-                if (!is_numeric(m->id))
+                m->numeric = is_numeric(m->id);
+                if (!m->numeric)
                         continue;
-                for (m->digits = m->id; *m->digits == '0' && m->digits[1] != '\0'; m->digits++)
+                for (m->zeros = 0; m->id[m->zeros] == '0' && m->id[m->zeros + 1] != '\0';
+                     m->zeros++)
                         ;
-                m->ndigits = strlen(m->digits);
+                m->ndigits = strlen(m->id + m->zeros);
         }
         if (*n > 1)
                 qsort(v, *n, sizeof *v, name_compare);
