@@ -25,12 +25,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "taskrun/atomic.h"
 #include "taskrun/fdio.h"
 #include "taskrun/path.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0) /* the kernel's values, for libcs that lack them */
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+/* renameat2(2) by its system call: musl before 1.2.5 has no wrapper for it. */
+static int rename2(const char *from, const char *to, unsigned int flags)
+{
+        return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, flags);
+}
+
+int tr_rename_noreplace(const char *from, const char *to)
+{
+        return rename2(from, to, RENAME_NOREPLACE);
+}
+
+int tr_rename_exchange(const char *a, const char *b)
+{
+        return rename2(a, b, RENAME_EXCHANGE);
+}
 
 /* dir's spare file. */
 static int spare_path(const char *dir, char *buf, size_t n)
@@ -83,7 +105,7 @@ static int claim_spare(const char *dir, const char *base, char *tmp, size_t tsz,
         int fd;
 
         if (spare_path(dir, spare, sizeof spare) == -1 || temp_name(dir, base, tmp, tsz) == -1 ||
-            renameat2(AT_FDCWD, spare, AT_FDCWD, tmp, RENAME_NOREPLACE) == -1)
+            tr_rename_noreplace(spare, tmp) == -1)
                 return -1;
         fd = open(tmp, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
         /* A write lease is refused while anyone else has the file open: a
@@ -182,11 +204,10 @@ static int replace(const char *dir, const char *tmp, const char *path, int flags
 {
         struct stat st;
 
-        if (!(flags & TR_ATOMIC_SPARE) ||
-            renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == -1)
+        if (!(flags & TR_ATOMIC_SPARE) || tr_rename_exchange(tmp, path) == -1)
                 return rename(tmp, path);
         if (lstat(tmp, &st) == -1 || !S_ISREG(st.st_mode)) {
-                renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE);
+                tr_rename_exchange(tmp, path);
                 return rename(tmp, path);
         }
         tr_atomic_retire(dir, tmp);
@@ -196,10 +217,11 @@ static int replace(const char *dir, const char *tmp, const char *path, int flags
 /* Put tmp at path, which must not exist; on success the temp name is gone. */
 static int create(const char *tmp, const char *path)
 {
-        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+        if (tr_rename_noreplace(tmp, path) == 0)
                 return 0;
-        /* A filesystem without RENAME_NOREPLACE: link(2) refuses an existing target too. */
-        if (errno != EINVAL || link(tmp, path) == -1)
+        /* A filesystem or kernel without RENAME_NOREPLACE: link(2) refuses an existing target too.
+         */
+        if ((errno != EINVAL && errno != ENOSYS) || link(tmp, path) == -1)
                 return -1;
         unlink(tmp);
         return 0;
@@ -209,8 +231,7 @@ int tr_atomic_retire(const char *dir, const char *path)
 {
         char spare[PATH_MAX];
 
-        if (spare_path(dir, spare, sizeof spare) == 0 &&
-            renameat2(AT_FDCWD, path, AT_FDCWD, spare, RENAME_NOREPLACE) == 0)
+        if (spare_path(dir, spare, sizeof spare) == 0 && tr_rename_noreplace(path, spare) == 0)
                 return 0;
         return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
 }

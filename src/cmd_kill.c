@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -142,14 +141,14 @@ static int recorded_group(json_object *block)
  */
 static int send_verified(int pidfd, pid_t pid, int group, int sig)
 {
-        int r = group ? kill(-pid, sig) : pidfd_send_signal(pidfd, sig, NULL, 0);
+        int r = group ? kill(-pid, sig) : tr_pidfd_send_signal(pidfd, sig, NULL);
 
         if (r == -1 && group) /* the command left its group: at least the command */
-                r = pidfd_send_signal(pidfd, sig, NULL, 0);
+                r = tr_pidfd_send_signal(pidfd, sig, NULL);
         if (r == 0 && sig != SIGKILL && sig != SIGCONT) {
                 if (group)
                         kill(-pid, SIGCONT);
-                pidfd_send_signal(pidfd, SIGCONT, NULL, 0);
+                tr_pidfd_send_signal(pidfd, SIGCONT, NULL);
         }
         return r;
 }
@@ -205,7 +204,7 @@ static int signal_waiter(const struct kill_ctx *c, const char *id, json_object *
         case PID_SAME:
                 break;
         }
-        r = pidfd_send_signal(fd, c->signal, NULL, 0);
+        r = tr_pidfd_send_signal(fd, c->signal, NULL);
         close(fd);
         if (r == 0)
                 return TR_EXIT_OK;

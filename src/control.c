@@ -1,11 +1,11 @@
 /* The kill request channel between `taskrun kill` and a supervisor (see control.h). */
 #include <errno.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "control.h"
+#include "taskrun/procinfo.h"
 
 int tr_control_open(void)
 {
@@ -61,5 +61,5 @@ int tr_control_send(int pidfd, int sig, int64_t kill_after_ms)
         si.si_pid = getpid();
         si.si_uid = getuid();
         si.si_value.sival_int = (int)(sig | (int)(ds << 8));
-        return pidfd_send_signal(pidfd, TR_CONTROL_SIGNAL, &si, 0);
+        return tr_pidfd_send_signal(pidfd, TR_CONTROL_SIGNAL, &si);
 }

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "taskrun/atomic.h"
 #include "taskrun/lock.h"
 #include "taskrun/path.h"
 #include "taskrun/procinfo.h"
@@ -112,7 +113,7 @@ static int make_lock_dir(const char *path, int flags)
 
         if ((flags & TR_LOCK_SPARE) && spare_lock_path(path, spare, sizeof spare) == 0 &&
             utimensat(AT_FDCWD, spare, NULL, AT_SYMLINK_NOFOLLOW) == 0) {
-                if (renameat2(AT_FDCWD, spare, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+                if (tr_rename_noreplace(spare, path) == 0)
                         return 0;
                 if (errno == EEXIST)
                         return -1;
@@ -228,7 +229,7 @@ void tr_lock_release(struct tr_lock *l)
                 return;
         /* Kept as the spare, or removed when there is one already. */
         if (!(l->flags & TR_LOCK_SPARE) || spare_lock_path(l->path, spare, sizeof spare) == -1 ||
-            renameat2(AT_FDCWD, l->path, AT_FDCWD, spare, RENAME_NOREPLACE) == -1)
+            tr_rename_noreplace(l->path, spare) == -1)
                 rmdir(l->path);
         close(l->dirfd);
         l->dirfd = -1;

@@ -154,3 +154,14 @@ int tr_pidfd_open(pid_t pid)
         return -1;
 #endif
 }
+
+int tr_pidfd_send_signal(int pidfd, int sig, siginfo_t *info)
+{
+#ifdef SYS_pidfd_send_signal
+        return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, info, 0);
+#else
+        (void)pidfd, (void)sig, (void)info;
+        errno = ENOSYS;
+        return -1;
+#endif
+}

@@ -22,6 +22,14 @@ enum {
         TR_ATOMIC_SPARE = 4,
 };
 
+/*
+ * renameat2(2) on any libc, by its system call: from becomes to unless to
+ * exists (EEXIST), and a and b swap names. EINVAL where the filesystem, and
+ * ENOSYS where the kernel (before 3.15), cannot. 0, or -1 with errno.
+ */
+int tr_rename_noreplace(const char *from, const char *to);
+int tr_rename_exchange(const char *a, const char *b);
+
 /* The file TR_ATOMIC_SPARE leaves in a directory between writes. */
 #define TR_ATOMIC_SPARE_NAME ".taskrun.spare"
 

@@ -2,6 +2,7 @@
 #ifndef TASKRUN_PROCINFO_H
 #define TASKRUN_PROCINFO_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -44,5 +45,8 @@ int tr_proc_is_running(pid_t pid, unsigned long long ticks);
  * errno: ESRCH no such process, ENOSYS a kernel before Linux 5.3.
  */
 int tr_pidfd_open(pid_t pid);
+
+/* pidfd_send_signal(2) by its system call (musl has no wrapper): 0, or -1 with errno. */
+int tr_pidfd_send_signal(int pidfd, int sig, siginfo_t *info);
 
 #endif
