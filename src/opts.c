@@ -1,6 +1,7 @@
 /* The option skeleton every command is parsed with: store options, --help, one way to stop. */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "exit.h"
 #include "opts.h"
@@ -52,19 +53,74 @@ int tr_cmd_usage_error(const char *cmd)
         return TR_EXIT_USAGE;
 }
 
+/*
+ * The long options arg ("--name" or "--name=value") can name: the one it
+ * names in full or abbreviates alone, with *n 1; else NULL, with *n how many
+ * it abbreviates.
+ */
+static const struct option *long_named(const struct option *o, const char *arg, int *n)
+{
+        const struct option *found = NULL;
+        size_t len = strcspn(arg, "=");
+
+        *n = 0;
+        for (; o->name != NULL; o++) {
+                if (strncmp(o->name, arg, len) != 0)
+                        continue;
+                if (o->name[len] == '\0') {
+                        *n = 1;
+                        return o;
+                }
+                found = o;
+                ++*n;
+        }
+        return *n == 1 ? found : NULL;
+}
+
+/*
+ * getopt's complaint when it returned '?' or ':' (opterr off), in glibc's
+ * words whatever the libc: musl and the BSDs word it otherwise. The element
+ * it stopped in is argv[optind - 1] for a long option; a short one is optopt.
+ */
+static void option_error(const char *prog, int c, char **argv, const struct option *longopts)
+{
+        const char *e = optind > 0 ? argv[optind - 1] : "";
+        const struct option *o = NULL;
+        int n = 0;
+
+        if (strncmp(e, "--", 2) == 0 && e[2] != '\0')
+                o = long_named(longopts, e + 2, &n);
+        if (optopt != 0 && (o == NULL || o->val != optopt)) {
+                fprintf(stderr,
+                        c == ':' ? "%s: option requires an argument -- '%c'\n"
+                                 : "%s: invalid option -- '%c'\n",
+                        prog, optopt);
+        } else if (o == NULL && n > 1) {
+                fprintf(stderr, "%s: option '%.*s' is ambiguous\n", prog, (int)strcspn(e, "="), e);
+        } else if (o == NULL) {
+                fprintf(stderr, "%s: unrecognized option '%s'\n", prog, e);
+        } else if (c == ':') {
+                fprintf(stderr, "%s: option '--%s' requires an argument\n", prog, o->name);
+        } else {
+                fprintf(stderr, "%s: option '--%s' doesn't allow an argument\n", prog, o->name);
+        }
+}
+
 int tr_cmd_parse(const struct tr_cmd_spec *spec, int argc, char **argv, void *opts,
                  struct tr_store_opts *store, struct tr_cmd_args *args)
 {
-        static char prog[64]; /* argv[0] points here after we return */
+        char prog[64], optstring[64];
+        const char *plus = spec->shortopts[0] == '+' ? "+" : "";
         int c, r, options_end = 1;
 
         /* 0, not 1: getopt starts afresh, also on an argv it has scanned before. */
         optind = 0;
-        /* getopt's own messages start with argv[0]: make them say "taskrun: CMD:". */
+        /* Its messages are ours (option_error): ':' after any '+' says so. */
+        opterr = 0;
+        snprintf(optstring, sizeof optstring, "%s:%s", plus, spec->shortopts + strlen(plus));
         snprintf(prog, sizeof prog, "taskrun%s%s", spec->name ? ": " : "",
                  spec->name ? spec->name : "");
-        argv[0] = prog;
-        while ((c = getopt_long(argc, argv, spec->shortopts, spec->longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, optstring, spec->longopts, NULL)) != -1) {
                 if (c == 'h') {
                         spec->usage(stdout);
                         return TR_EXIT_OK;
@@ -73,8 +129,10 @@ int tr_cmd_parse(const struct tr_cmd_spec *spec, int argc, char **argv, void *op
                         printf("taskrun %s\n", TASKRUN_VERSION);
                         return TR_EXIT_OK;
                 }
-                if (c == '?')
+                if (c == '?' || c == ':') {
+                        option_error(prog, c, argv, spec->longopts);
                         return TR_EXIT_USAGE;
+                }
                 r = tr_store_opt(store, c, optarg);
                 if (r == 0)
                         r = spec->apply(opts, c, optarg) == 0 ? 1 : -1;
