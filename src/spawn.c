@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,56 @@ static void set_default(const sigset_t *set)
 }
 
 /* In the child: become what the command should see, then exec. Never returns. */
+/* /bin/sh runs path, a file the kernel would not execute, with argv's arguments. */
+static void exec_sh(const char *path, char *const argv[])
+{
+        size_t n = 0;
+
+        while (argv[n] != NULL)
+                n++;
+        char *sh[n + 2]; /* on the stack: this runs in a vfork child */
+        sh[0] = "sh";
+        sh[1] = (char *)path;
+        memcpy(sh + 2, argv + 1, n * sizeof *argv); /* argv[1..n], its NULL included */
+        execv("/bin/sh", sh);
+        errno = ENOEXEC;
+}
+
+/*
+ * execvp(3), and what POSIX has it do, glibc's does and musl's does not: a
+ * file found that the kernel cannot execute (ENOEXEC: a script without "#!")
+ * is run by /bin/sh. That file is the first executable one on PATH, as
+ * execvp's search stops there. Returns with errno set, as execvp does.
+ */
+static void exec_command(char *const argv[])
+{
+        const char *dirs = getenv("PATH"), *file = argv[0];
+        char path[PATH_MAX];
+        size_t flen = strlen(file);
+
+        execvp(file, argv);
+        if (errno != ENOEXEC)
+                return;
+        if (strchr(file, '/') != NULL) {
+                exec_sh(file, argv);
+                return;
+        }
+        for (dirs = dirs ? dirs : "/bin:/usr/bin"; *dirs != '\0'; dirs += *dirs == ':') {
+                size_t dlen = strcspn(dirs, ":");
+                if (dlen + flen + 2 <= sizeof path) {
+                        memcpy(path, dlen ? dirs : ".", dlen ? dlen : 1);
+                        path[dlen ? dlen : 1] = '/';
+                        memcpy(path + (dlen ? dlen : 1) + 1, file, flen + 1);
+                        if (access(path, X_OK) == 0) {
+                                exec_sh(path, argv);
+                                return;
+                        }
+                }
+                dirs += dlen;
+        }
+        errno = ENOEXEC;
+}
+
 static void exec_child(const struct tr_spawn_opts *o, const struct fds *f)
 {
         int err;
@@ -101,7 +152,7 @@ static void exec_child(const struct tr_spawn_opts *o, const struct fds *f)
         /* exec resets handled signals; the ones taskrun ignores must be reset here. */
         set_default(&o->defaults);
         sigprocmask(SIG_SETMASK, &o->mask, NULL);
-        execvp(o->argv[0], o->argv);
+        exec_command(o->argv);
 fail:
         err = errno;
         tr_write_all(f->status[1], &err, sizeof err);
@@ -160,7 +211,7 @@ static int spawn_vforked(const struct tr_spawn_opts *o, const struct fds *f, str
                     dup2(o->one_pipe ? f->out[1] : f->err[1], STDERR_FILENO) != -1) {
                         set_default(&to_default);
                         sigprocmask(SIG_SETMASK, &o->mask, NULL);
-                        execvp(o->argv[0], o->argv);
+                        exec_command(o->argv);
                 }
                 exec_errno = errno;
                 _exit(exec_errno == ENOENT ? TR_EXIT_NOENT : TR_EXIT_NOEXEC);

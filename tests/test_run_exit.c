@@ -132,3 +132,19 @@ Test(run_exit, a_script_without_a_shebang_runs_through_sh)
         cr_expect_str_eq(out, "from-the-script\n");
         free(out);
 }
+
+/* Found on PATH too, with its arguments, whatever the libc's execvp does (musl's does not). */
+Test(run_exit, a_script_without_a_shebang_on_path_gets_its_arguments)
+{
+        char *out;
+
+        cr_assert_eq(mkdir("bin", 0755), 0);
+        th_write_file("bin/plain-tool", "echo \"$0 got $# args: $1 $2\"; exit 4\n");
+        cr_assert_eq(chmod("bin/plain-tool", 0755), 0);
+        cr_assert_eq(run("env PATH=\"$PWD/missing:$PWD/bin:$PATH\" \"$TR\" --dir list -- "
+                         "plain-tool a 'b c'"),
+                     4);
+        out = run_stdout(NULL);
+        cr_expect(strstr(out, "/bin/plain-tool got 2 args: a b c\n") != NULL, "stdout: %s", out);
+        free(out);
+}
