@@ -24,12 +24,17 @@
 void tr_prefault(void)
 {
         uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), here = (uintptr_t)&page;
-        void *heap = malloc(1); /* where the heap starts */
+        /* Heap the later allocations will be carved from, once it is freed:
+         * glibc's and musl's (oldmalloc) both take a block this size from the
+         * brk heap, which musl grows only as far as it is asked to. */
+        char *heap = malloc(PREFAULT_HEAP);
 
         madvise((void *)((here & ~(page - 1)) - PREFAULT_STACK), PREFAULT_STACK,
                 MADV_POPULATE_WRITE);
-        if (heap != NULL)
-                madvise((void *)((uintptr_t)heap & ~(page - 1)), PREFAULT_HEAP,
-                        MADV_POPULATE_WRITE);
+        if (heap != NULL) {
+                uintptr_t from = ((uintptr_t)heap + page - 1) & ~(page - 1);
+                uintptr_t to = ((uintptr_t)heap + PREFAULT_HEAP) & ~(page - 1);
+                madvise((void *)from, to - from, MADV_POPULATE_WRITE);
+        }
         free(heap);
 }
