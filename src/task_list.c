@@ -47,7 +47,9 @@ static int name_compare(const void *a, const void *b)
                 return x->numeric ? -1 : 1;
         if (x->numeric && x->ndigits != y->ndigits)
                 return x->ndigits < y->ndigits ? -1 : 1;
-        return x->numeric ? strcmp(x->id + x->zeros, y->id + y->zeros) : strcmp(x->id, y->id);
+        int r = x->numeric ? strcmp(x->id + x->zeros, y->id + y->zeros) : 0;
+        /* "007" before "7": the same number, but an order that no qsort can vary. */
+        return r != 0 ? r : strcmp(x->id, y->id);
 }
 
 /* The ids of a directory's task files: numeric ones by number first, then the others by strcmp. */

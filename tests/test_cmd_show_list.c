@@ -179,6 +179,26 @@ Test(cmd_list, json_is_an_array_of_the_stored_tasks_in_order)
         free(out);
 }
 
+/* Numbers by value, then by how they are spelt: the same order whatever the libc's qsort. */
+Test(cmd_list, ids_that_are_the_same_number_sort_by_their_spelling)
+{
+        const char *order[] = {"1", "2", "0007", "007", "7", "9", "10", "abc"};
+        json_object *array;
+        char *out;
+
+        add_task("7", "pending", "Seven");
+        add_task("007", "pending", "Zero zero seven");
+        add_task("0007", "pending", "Zero zero zero seven");
+        cr_assert_eq(tc_run(&out, "list --dir '%s' --json", dir), 0);
+        array = json_tokener_parse(out);
+        cr_assert_eq(json_object_array_length(array), 8, "%s", out);
+        for (size_t i = 0; i < 8; i++)
+                cr_expect_str_eq(th_get_string(json_object_array_get_idx(array, i), "id"),
+                                 order[i]);
+        json_object_put(array);
+        free(out);
+}
+
 Test(cmd_list, json_of_a_filtered_empty_list_is_an_empty_array)
 {
         char *out;
