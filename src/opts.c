@@ -82,9 +82,11 @@ static const struct option *long_named(const struct option *o, const char *arg, 
  * words whatever the libc: musl and the BSDs word it otherwise. The element
  * it stopped in is argv[optind - 1] for a long option; a short one is optopt.
  */
-static void option_error(const char *prog, int c, char **argv, const struct option *longopts)
+static void option_error(const char *prog, int c, int argc, char **argv,
+                         const struct option *longopts)
 {
-        const char *e = optind > 0 ? argv[optind - 1] : "";
+        /* musl leaves optind past argc after a short option's missing argument. */
+        const char *e = optind > 0 && optind <= argc ? argv[optind - 1] : "";
         const struct option *o = NULL;
         int n = 0;
 
@@ -130,7 +132,7 @@ int tr_cmd_parse(const struct tr_cmd_spec *spec, int argc, char **argv, void *op
                         return TR_EXIT_OK;
                 }
                 if (c == '?' || c == ':') {
-                        option_error(prog, c, argv, spec->longopts);
+                        option_error(prog, c, argc, argv, spec->longopts);
                         return TR_EXIT_USAGE;
                 }
                 r = tr_store_opt(store, c, optarg);

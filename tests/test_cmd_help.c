@@ -48,6 +48,31 @@ Test(cmd_help, unknown_option_exits_2_with_a_one_line_error)
         }
 }
 
+/* The other complaints, worded as glibc's getopt words them, whatever the libc taskrun links. */
+Test(cmd_help, option_errors_are_worded_alike_on_every_libc)
+{
+        static const struct {
+                const char *args, *first;
+        } cases[] = {
+            {"wait --json=1", "taskrun: wait: option '--json' doesn't allow an argument\n"},
+            {"list --dir", "taskrun: list: option '--dir' requires an argument\n"},
+            {"show --l", "taskrun: show: option '--l' is ambiguous\n"},
+            {"list -Z", "taskrun: list: invalid option -- 'Z'\n"},
+            {"--task", "taskrun: option '--task' requires an argument\n"},
+            {"-t", "taskrun: option requires an argument -- 't'\n"},
+            {"--no-such=1 -- true", "taskrun: unrecognized option '--no-such=1'\n"},
+        };
+
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+                char *err;
+                int status = tc_run(&err, "%s 2>&1 >/dev/null", cases[i].args);
+                cr_expect(status == 2 || status == 125, "%s: exit %d", cases[i].args, status);
+                cr_expect_eq(strncmp(err, cases[i].first, strlen(cases[i].first)), 0, "%s: %s",
+                             cases[i].args, err);
+                free(err);
+        }
+}
+
 Test(cmd_help, a_bad_store_option_value_exits_2)
 {
         for (size_t i = 0; i < N_COMMANDS; i++)
