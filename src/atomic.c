@@ -219,8 +219,7 @@ static int create(const char *tmp, const char *path)
 {
         if (tr_rename_noreplace(tmp, path) == 0)
                 return 0;
-        /* A filesystem or kernel without RENAME_NOREPLACE: link(2) refuses an existing target too.
-         */
+        /* No RENAME_NOREPLACE in the filesystem or kernel: link(2) refuses a target too. */
         if ((errno != EINVAL && errno != ENOSYS) || link(tmp, path) == -1)
                 return -1;
         unlink(tmp);

@@ -82,7 +82,6 @@ static void set_default(const sigset_t *set)
                         signal(sig, SIG_DFL);
 }
 
-/* In the child: become what the command should see, then exec. Never returns. */
 /* /bin/sh runs path, a file the kernel would not execute, with argv's arguments. */
 static void exec_sh(const char *path, char *const argv[])
 {
@@ -119,10 +118,12 @@ static void exec_command(char *const argv[])
         }
         for (dirs = dirs ? dirs : "/bin:/usr/bin"; *dirs != '\0'; dirs += *dirs == ':') {
                 size_t dlen = strcspn(dirs, ":");
-                if (dlen + flen + 2 <= sizeof path) {
-                        memcpy(path, dlen ? dirs : ".", dlen ? dlen : 1);
-                        path[dlen ? dlen : 1] = '/';
-                        memcpy(path + (dlen ? dlen : 1) + 1, file, flen + 1);
+                const char *dir = dlen ? dirs : "."; /* an empty entry is the current directory */
+                size_t n = dlen ? dlen : 1;
+                if (n + flen + 2 <= sizeof path) {
+                        memcpy(path, dir, n);
+                        path[n] = '/';
+                        memcpy(path + n + 1, file, flen + 1);
                         if (access(path, X_OK) == 0) {
                                 exec_sh(path, argv);
                                 return;
@@ -133,6 +134,7 @@ static void exec_command(char *const argv[])
         errno = ENOEXEC;
 }
 
+/* In the child: become what the command should see, then exec. Never returns. */
 static void exec_child(const struct tr_spawn_opts *o, const struct fds *f)
 {
         int err;
