@@ -98,7 +98,12 @@ static void option_error(const char *prog, int c, int argc, char **argv,
                                  : "%s: invalid option -- '%c'\n",
                         prog, optopt);
         } else if (o == NULL && n > 1) {
-                fprintf(stderr, "%s: option '%.*s' is ambiguous\n", prog, (int)strcspn(e, "="), e);
+                size_t len = strcspn(e + 2, "=");
+                fprintf(stderr, "%s: option '%s' is ambiguous; possibilities:", prog, e);
+                for (o = longopts; o->name != NULL; o++)
+                        if (strncmp(o->name, e + 2, len) == 0)
+                                fprintf(stderr, " '--%s'", o->name);
+                fputc('\n', stderr);
         } else if (o == NULL) {
                 fprintf(stderr, "%s: unrecognized option '%s'\n", prog, e);
         } else if (c == ':') {

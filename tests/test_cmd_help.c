@@ -56,7 +56,8 @@ Test(cmd_help, option_errors_are_worded_alike_on_every_libc)
         } cases[] = {
             {"wait --json=1", "taskrun: wait: option '--json' doesn't allow an argument\n"},
             {"list --dir", "taskrun: list: option '--dir' requires an argument\n"},
-            {"show --l", "taskrun: show: option '--l' is ambiguous\n"},
+            {"show --l", "taskrun: show: option '--l' is ambiguous; possibilities: '--list' "
+                         "'--lock-timeout'\n"},
             {"list -Z", "taskrun: list: invalid option -- 'Z'\n"},
             {"--task", "taskrun: option '--task' requires an argument\n"},
             {"-t", "taskrun: option requires an argument -- 't'\n"},
